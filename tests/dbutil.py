@@ -1,0 +1,68 @@
+"""Test databases: a fresh, migrated database on TEST_DATABASE_URL's server or an embedded one."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from widget_server.db import EmbeddedPostgres, migrate
+
+TABLES_TO_CLEAR = "merchants, daily_salts"  # everything else hangs off merchants by cascade
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+async def _admin(url: str, sql: str) -> None:
+    conn = await asyncpg.connect(url, timeout=10)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def create_database(server_url: str, prefix: str = "widget_test") -> str:
+    name = f"{prefix}_{os.getpid()}_{secrets.token_hex(4)}"
+    await _admin(server_url, f'CREATE DATABASE "{name}"')
+    url = with_database(server_url, name)
+    conn = await asyncpg.connect(url, timeout=10)
+    try:
+        await migrate(conn)
+    finally:
+        await conn.close()
+    return url
+
+
+async def drop_database(server_url: str, url: str) -> None:
+    name = urlsplit(url).path.lstrip("/")
+    await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class PgServer:
+    """The Postgres server the suite uses: the configured one, or an embedded one."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.embedded: EmbeddedPostgres | None = None
+        configured = os.environ.get("TEST_DATABASE_URL", "").strip()
+        if configured:
+            self.url = configured
+        else:
+            self.embedded = EmbeddedPostgres(tmp)
+            self.url = self.embedded.start()
+
+    def new_database(self) -> str:
+        return asyncio.run(create_database(self.url))
+
+    def drop(self, url: str) -> None:
+        asyncio.run(drop_database(self.url, url))
+
+    def close(self) -> None:
+        if self.embedded is not None:
+            self.embedded.stop()

@@ -1,0 +1,23 @@
+"""Identifiers: time-ordered UUIDv7 for records, random keys for sites."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+import uuid
+
+
+def uuid7() -> uuid.UUID:
+    """RFC 9562 version 7: 48 bits of Unix milliseconds, version, variant, 74 random bits."""
+    ms = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10), "big")  # 80 bits, 74 used
+    rand_a = rand >> 68  # 12 bits
+    rand_b = rand & ((1 << 62) - 1)
+    value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | rand_a << 64 | 0b10 << 62 | rand_b
+    return uuid.UUID(int=value)
+
+
+def new_site_key() -> str:
+    """A public site key: printed in pages, yet too long to enumerate."""
+    return "st_" + secrets.token_hex(10)

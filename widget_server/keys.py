@@ -1,0 +1,17 @@
+"""Typed application state keys."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from .db import Database
+    from .settings import Settings
+
+SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
+DB: web.AppKey[Database] = web.AppKey("db")
+# Filled by the widget API; typed loosely here to keep this module free of feature imports.
+STATE: web.AppKey[dict[str, object]] = web.AppKey("state")
+REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id", str)
