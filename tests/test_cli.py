@@ -137,6 +137,10 @@ def test_admin_verbs_against_a_configured_database(tmp_path: Path, database_url:
     assert unknown.returncode == 1
     assert "no merchant" in unknown.stderr
 
+    purged = run(["purge"], env)
+    assert purged.returncode == 0, purged.stderr
+    assert "consent_records: 0 deleted" in purged.stdout
+
 
 def test_embedded_postgres_is_gone_after_the_command(tmp_path: Path) -> None:
     env = cli_env(tmp_path)
