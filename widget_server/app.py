@@ -151,7 +151,9 @@ def create_app(settings: Settings) -> web.Application:
 def _setup_features(app: web.Application) -> None:
     # Imported here so that importing widget_server.app stays cheap and side-effect free.
     from . import merchant_api, pages, widget_api
+    from .assets import add_widget_routes
 
+    add_widget_routes(app)
     widget_api.setup(app)
     merchant_api.setup(app)
     pages.setup(app)
