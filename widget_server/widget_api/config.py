@@ -1,0 +1,139 @@
+"""GET /v1/widget/SITE_KEY/config: everything the widget renders, per language, cached."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any
+
+from aiohttp import web
+from markdown_it import MarkdownIt
+
+from ..keys import SETTINGS
+from ..texts import texts_for
+from .common import rfc3339
+from .cors import widget_endpoint
+from .sitecache import Localized, Site
+
+CACHE_CONTROL = "public, max-age=60"
+LANG_FORMAT = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,4}")
+_MD = MarkdownIt("commonmark", {"html": False})
+
+
+def pick(value: Localized, lang: str, default_lang: str) -> str:
+    """One text for the chosen language: exact, primary subtag, site default, English, any."""
+    if isinstance(value, str):
+        return value
+    for cand in (lang, lang.split("-")[0], default_lang, default_lang.split("-")[0], "en"):
+        if cand in value:
+            return value[cand]
+    return next(iter(value.values()), "")
+
+
+def summary(body: str) -> str:
+    """The policy's first paragraph as plain text (Markdown syntax removed)."""
+    tokens = _MD.parse(body)
+    for i, token in enumerate(tokens):
+        if token.type == "paragraph_open" and i + 1 < len(tokens):
+            parts = []
+            for child in tokens[i + 1].children or ():
+                if child.type in ("softbreak", "hardbreak"):
+                    parts.append(" ")
+                elif child.type in ("text", "code_inline"):
+                    parts.append(child.content)
+            return " ".join("".join(parts).split())
+    return ""
+
+
+def render(site: Site, lang: str, public_url: str) -> tuple[str, dict[str, Any]]:
+    chosen, texts = texts_for(lang, site.default_locale, site.texts)
+    policy = site.policy
+
+    def text(value: Localized) -> str:
+        return pick(value, chosen, site.default_locale)
+
+    fields = []
+    for f in site.form_fields:
+        item: dict[str, Any] = {
+            "name": f.spec.name,
+            "label": text(f.label),
+            "type": f.spec.type,
+            "required": f.spec.required,
+            "max_length": f.spec.max_length,
+        }
+        if f.spec.type == "select":
+            item["options"] = [{"value": v, "label": text(label)} for v, label in f.options]
+        fields.append(item)
+    config = {
+        "site_key": site.site_key,
+        "name": site.name,
+        "locale": chosen,
+        "policy": None
+        if policy is None
+        else {
+            "version": policy.version,
+            "title": policy.title,
+            "body": policy.body,
+            "summary": summary(policy.body),
+            "language": policy.language,
+            "url": f"{public_url.rstrip('/')}/policy/{site.site_key}",
+            "sha256": policy.sha256,
+            "published_at": rfc3339(policy.published_at),
+        },
+        "purposes": [
+            {
+                "key": p.key,
+                "label": text(p.label),
+                "description": text(p.description),
+                "required": p.required,
+            }
+            for p in site.purposes
+        ],
+        "form": {
+            "fields": fields,
+            "marketing_opt_in": None
+            if site.opt_in_label is None
+            else {"label": text(site.opt_in_label) or texts["marketing_opt_in"]},
+        },
+        "texts": texts,
+        "theme": site.theme,
+        "consent_expiry_days": site.consent_expiry_days,
+    }
+    return chosen, config
+
+
+def rendered(site: Site, lang: str, public_url: str) -> tuple[bytes, str]:
+    """The JSON body and its strong ETag, kept on the cached site per chosen language."""
+    chosen, _ = texts_for(lang, site.default_locale, site.texts)
+    hit = site.rendered.get(chosen)
+    if hit is None:
+        _, config = render(site, chosen, public_url)
+        body = json.dumps(config, ensure_ascii=False, separators=(",", ":")).encode()
+        hit = (body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
+        site.rendered[chosen] = hit
+    return hit
+
+
+def not_modified(if_none_match: str | None, etag: str) -> bool:
+    """If-None-Match uses the weak comparison (RFC 9110 13.1.2)."""
+    if not if_none_match:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    tags = (t.strip().removeprefix("W/") for t in if_none_match.split(","))
+    return etag in tags
+
+
+@widget_endpoint
+async def get_config(request: web.Request, site: Site) -> web.StreamResponse:
+    lang = request.query.get("lang", "")
+    if not LANG_FORMAT.fullmatch(lang):
+        lang = site.default_locale
+    body, etag = rendered(site, lang, request.app[SETTINGS].public_url)
+    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
+    if not_modified(request.headers.get("If-None-Match"), etag):
+        return web.Response(status=304, headers=headers)
+    return web.Response(
+        body=body, content_type="application/json", charset="utf-8", headers=headers
+    )

@@ -1,0 +1,19 @@
+"""Typed keys for the widget API's application state."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from ..limits import RateLimiter
+    from ..queries.pageviews import ViewRow
+    from .batch import GroupWriter
+    from .events import SaltCache
+    from .sitecache import SiteCache
+
+SITE_CACHE: web.AppKey[SiteCache] = web.AppKey("widget_site_cache")
+LIMITER: web.AppKey[RateLimiter] = web.AppKey("widget_rate_limiter")
+SALTS: web.AppKey[SaltCache] = web.AppKey("widget_salts")
+VIEWS: web.AppKey[GroupWriter[ViewRow]] = web.AppKey("widget_page_view_writer")
