@@ -1,0 +1,222 @@
+"""Marshmallow shapes of the merchant API: strict JSON fields, keys, policies, requests, consents, lists."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from .merchant_fields import LanguageTag, TimeBound, UtcDateTime, unstorable_text
+
+__all__ = ["UtcDateTime", "unstorable_text"]  # also used by the API's helpers and docs
+
+REQUEST_STATUSES = ("new", "open", "done", "spam")
+CONSENT_ACTIONS = ("accept_all", "reject_all", "custom", "withdraw", "accept_terms")
+SCOPES = ("read", "write")
+
+
+# -- query strings
+
+
+class ListQuery(Schema):
+    limit = fields.Integer(
+        load_default=50,
+        validate=validate.Range(1, 500),
+        metadata={"description": "Items per page."},
+    )
+    cursor = fields.String(
+        validate=validate.Length(1, 512),
+        metadata={"description": "The `next_cursor` of the previous page; opaque."},
+    )
+
+
+class RequestFilterQuery(Schema):
+    status = fields.String(validate=validate.OneOf(REQUEST_STATUSES))
+    since = TimeBound()
+    until = TimeBound()
+    email = fields.String(
+        validate=validate.Length(1, 320), metadata={"description": "Exact match, any case."}
+    )
+    include_spam = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Include requests with status spam (default: excluded)."},
+    )
+
+
+class RequestListQuery(ListQuery, RequestFilterQuery):
+    pass
+
+
+class ConsentFilterQuery(Schema):
+    visitor_id = fields.String(validate=validate.Length(1, 200))
+    action = fields.String(validate=validate.OneOf(CONSENT_ACTIONS))
+    policy_version = fields.Integer(validate=validate.Range(1, 2**31 - 1))
+    since = TimeBound()
+    until = TimeBound()
+
+
+class ConsentListQuery(ListQuery, ConsentFilterQuery):
+    pass
+
+
+class ExportFormat(Schema):
+    format = fields.String(load_default="csv", validate=validate.OneOf(("csv", "ndjson")))
+
+
+class RequestExportQuery(ExportFormat, RequestFilterQuery):
+    pass
+
+
+class ConsentExportQuery(ExportFormat, ConsentFilterQuery):
+    pass
+
+
+# -- API keys
+
+
+class ApiKeyCreateSchema(Schema):
+    name = fields.String(load_default="", validate=validate.Length(max=200))
+    scopes = fields.List(
+        fields.String(validate=validate.OneOf(SCOPES)),
+        load_default=lambda: list(SCOPES),
+        validate=validate.Length(1, 2),
+        metadata={"description": "`read`, or `read` and `write` (a write key can also read)."},
+    )
+
+
+class ApiKeySchema(Schema):
+    id = fields.UUID(required=True, attribute="key_id")
+    name = fields.String(required=True)
+    scopes = fields.List(fields.String(validate=validate.OneOf(SCOPES)), required=True)
+    prefix = fields.String(
+        required=True, metadata={"description": "The start of the secret, to recognise it."}
+    )
+    created_at = UtcDateTime(required=True)
+    last_used_at = UtcDateTime(required=True, allow_none=True)
+    revoked_at = UtcDateTime(required=True, allow_none=True)
+
+
+class ApiKeyCreatedSchema(ApiKeySchema):
+    secret = fields.String(
+        required=True, metadata={"description": "The full key; shown only in this answer."}
+    )
+
+
+# -- policies
+
+
+class PolicyCreateSchema(Schema):
+    title = fields.String(required=True, validate=validate.Length(1, 300))
+    body = fields.String(required=True, validate=validate.Length(1, 200_000))
+    language = LanguageTag(required=True)
+
+
+class PolicySchema(Schema):
+    version = fields.Integer(required=True)
+    title = fields.String(required=True)
+    body = fields.String(required=True)
+    language = fields.String(required=True)
+    sha256 = fields.String(
+        required=True, metadata={"description": "SHA-256 of title, a newline, then body."}
+    )
+    published_at = UtcDateTime(required=True)
+    url = fields.String(required=True, metadata={"description": "The public page of this version."})
+
+
+# -- info requests
+
+
+class RequestStatusPatchSchema(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(REQUEST_STATUSES))
+
+
+class InfoRequestSchema(Schema):
+    id = fields.UUID(required=True, attribute="request_id")
+    status = fields.String(required=True, validate=validate.OneOf(REQUEST_STATUSES))
+    spam_reason = fields.String(required=True, allow_none=True)
+    fields_ = fields.Dict(
+        data_key="fields",
+        attribute="fields",
+        keys=fields.String(),
+        values=fields.Raw(),
+        required=True,
+        metadata={"description": "What the visitor typed, verbatim, by form field name."},
+    )
+    email = fields.String(
+        required=True, allow_none=True, metadata={"description": "Lower-cased e-mail, if any."}
+    )
+    marketing_opt_in = fields.Boolean(required=True)
+    visitor_id = fields.String(required=True)
+    policy_version = fields.Integer(required=True)
+    language = fields.String(required=True)
+    page_origin = fields.String(required=True)
+    page_path = fields.String(required=True)
+    created_at = UtcDateTime(required=True)
+    updated_at = UtcDateTime(required=True)
+
+
+# -- the consent log
+
+
+class ConsentRecordSchema(Schema):
+    id = fields.UUID(required=True, attribute="record_id")
+    event_id = fields.UUID(required=True, allow_none=True)
+    visitor_id = fields.String(required=True)
+    action = fields.String(required=True, validate=validate.OneOf(CONSENT_ACTIONS))
+    surface = fields.String(required=True)
+    purposes = fields.Dict(keys=fields.String(), values=fields.Boolean(), required=True)
+    policy_version = fields.Integer(required=True)
+    policy_sha256 = fields.String(required=True)
+    language = fields.String(required=True)
+    page_origin = fields.String(required=True)
+    page_path = fields.String(required=True)
+    gpc = fields.Boolean(required=True)
+    user_agent = fields.String(required=True, allow_none=True)
+    widget_version = fields.String(required=True, allow_none=True)
+    request_id = fields.UUID(required=True, allow_none=True)
+    created_at = UtcDateTime(required=True)
+    valid_until = UtcDateTime(required=True)
+    receipt = fields.String(required=True)
+    verified = fields.Boolean(
+        required=True,
+        metadata={"description": "The receipt, checked again now with the server secret."},
+    )
+
+
+# -- envelopes
+
+
+def page_of(item: type[Schema], name: str) -> type[Schema]:
+    """`{data: [item], next_cursor}`: the shape of every list."""
+    return Schema.from_dict(
+        {
+            "data": fields.List(fields.Nested(item), required=True),
+            "next_cursor": fields.String(
+                required=True,
+                allow_none=True,
+                metadata={"description": "Pass as `cursor` for the next page."},
+            ),
+        },
+        name=name,
+    )
+
+
+ApiKeyPage = page_of(ApiKeySchema, "ApiKeyPage")
+PolicyPage = page_of(PolicySchema, "PolicyPage")
+InfoRequestPage = page_of(InfoRequestSchema, "InfoRequestPage")
+ConsentRecordPage = page_of(ConsentRecordSchema, "ConsentRecordPage")
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details."""
+
+    class Meta:
+        unknown = "include"
+
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String(required=True)
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "Validation messages by field (422 only)."},
+    )
