@@ -78,7 +78,7 @@
     rd = () => { const v = ls(OB); return v === void 0 ? mem : v || [] },
     wr = v => { mem = v; ls(OB, v.length && v) },
     go = () => { clearTimeout(tm); fl() },
-    post = (p, b, f) => { f && (cbs[b.event_id] = f); wr([...rd(), { p, b }]); go() },
+    post = (p, b, f) => { f && (cbs[b.event_id] = f); b.widget_version = '%WIDGET_VERSION%'; wr([...rd(), { p, b }]); go() },
     fl = async () => {
       if (busy) return
       busy = 1
@@ -131,6 +131,7 @@ dialog{margin:auto;border-radius:8px;width:min(34em,95vw)}
 h2{font-size:1.2em}
 h2,label,strong,.er{font-weight:700}
 label{display:block}
+.rq:after{content:" *"/""}
 button{cursor:pointer;border:2px solid var(--a);border-radius:6px;padding:.4em 1em;background:var(--a);color:var(--t);margin-right:.5em}
 .ln{background:0;border:0;color:inherit;padding:0}
 .ln,button:hover{text-decoration:underline}
@@ -187,7 +188,7 @@ textarea{height:6em}
     },
     both = sf => [B('accept_all', () => decide('accept_all', 0, sf)), B('reject_all', () => decide('reject_all', 0, sf))],
     banner = () => {
-      const p = pol(), b = h('div', { id: 'cc-b', hidden: !0 }, ...(p.body || '').split(/\n\s*\n/).map(x => h('p', {}, x.trim()))),
+      const p = pol(), b = h('div', { id: 'cc-b', hidden: !0 }, ...(p.text || p.body || '').split(/\n\s*\n/).map(x => h('p', {}, x.trim()))),
         g = h('button', {
           type: 'button', class: 'ln', 'aria-expanded': 'false', 'aria-controls': 'cc-b',
           click: () => {
@@ -215,7 +216,7 @@ textarea{height:6em}
           const n = f.name, id = 'cc-f-' + n, y = f.type, e = h('p', { id: id + 'e', class: 'er' }),
             a = { id, name: n, required: f.required, maxlength: f.max_length, autocomplete: { name: 'name', email: 'email', tel: 'tel' }[y == 'text' ? n : y], 'aria-describedby': id + 'e', change: () => ck(f), input: () => e.textContent && ck(f) },
             i = y == 'textarea' ? h('textarea', a) : y == 'select' ? h('select', a, h('option', { value: '' }), ...(f.options || []).map(o => h('option', { value: o.value || o }, o.label || o))) : h('input', { ...a, type: y }),
-            l = h('label', { for: id }, f.label || t(n), f.required && h('span', { 'aria-hidden': 'true' }, ' *'))
+            l = h('label', { for: id, class: f.required && 'rq' }, f.label || t(n))
           I[n] = { i, e }
           return y == 'checkbox' ? h('div', { class: 'cb' }, i, l, e) : h('div', {}, l, i, e)
         }),

@@ -17,6 +17,7 @@ from tests.widget_support import VISITOR, consent_body, post
 from widget_server import receipts
 from widget_server.cli_policy import verify_consent
 from widget_server.queries import policies
+from widget_server.widget_api.state import SITE_CACHE
 
 UA = "Mozilla/5.0 (X11; Linux x86_64) TestBrowser/1.0"
 
@@ -187,6 +188,27 @@ async def test_same_event_again_gets_the_first_answer(
     assert row["action"] == "accept_all"
 
 
+async def test_a_retry_gets_the_first_answer_after_the_site_changed(
+    client: TestClient[Any, Any], db: asyncpg.Connection, tenant: Tenant
+) -> None:
+    """The answer to the first send was lost; meanwhile the merchant dropped a purpose."""
+    body = consent_body(tenant, action="custom", purposes={"marketing": True})
+    first = await post(client, tenant.site_key, "consents", body)
+    assert first.status == 201
+    await db.execute(
+        """UPDATE sites SET purposes = '[{"key": "necessary", "required": true}]'
+           WHERE site_id = $1""",
+        tenant.site_id,
+    )
+    client.app[SITE_CACHE].invalidate(tenant.site_key)
+    again = await post(client, tenant.site_key, "consents", body)
+    assert again.status == 200, await again.text()
+    assert await again.read() == await first.read()
+    fresh = await post(client, tenant.site_key, "consents", {**body, "event_id": str(uuid.uuid4())})
+    assert fresh.status == 422  # a new decision about a purpose that is gone is refused
+    assert len(await records(db, tenant)) == 1
+
+
 async def test_concurrent_duplicates_store_one_row(
     client: TestClient[Any, Any], db: asyncpg.Connection, tenant: Tenant
 ) -> None:
@@ -337,6 +359,9 @@ async def test_consent_log_is_append_only(
         ({"widget_version": "v" * 65}, "widget_version"),
         ({"visitor_id": "<script>x</script>"}, "visitor_id"),
         ({"visitor_id": "abcdefgh\n"}, "visitor_id"),
+        ({"visitor_id": ""}, "visitor_id"),
+        ({"visitor_id": "x" * 129}, "visitor_id"),
+        ({"visitor_id": "two words"}, "visitor_id"),
         ({"event_id": 12345}, "event_id"),
         ({"policy_version": 0}, "policy_version"),
         ({"page_url": None}, "page_url"),
@@ -357,6 +382,19 @@ async def test_consent_validation(
     assert problem["type"].endswith("/validation-error")
     assert list(problem["errors"]) == [error_field]
     assert await records(db, tenant) == []
+
+
+@pytest.mark.parametrize(
+    "visitor_id", ["v1", "a", "visitor-1", "3f2b8c1e-9d4a-4b7e-8f00-1a2b3c4d5e6f", "x" * 128]
+)
+async def test_any_plain_visitor_id_is_kept(
+    client: TestClient[Any, Any], db: asyncpg.Connection, tenant: Tenant, visitor_id: str
+) -> None:
+    # The contract leaves the visitor id's form to the client; the widget's own is a UUID.
+    r = await post(client, tenant.site_key, "consents", consent_body(tenant, visitor_id=visitor_id))
+    assert r.status == 201, await r.text()
+    [row] = await records(db, tenant)
+    assert row["visitor_id"] == visitor_id
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from tests.conftest import TEST_SECRET, Tenant
 from tests.widget_support import VISITOR, consent_body, post, request_body
 from widget_server import receipts
 from widget_server.queries import policies
+from widget_server.widget_api.state import SITE_CACHE
 
 CUSTOM_FORM = {
     "fields": [
@@ -162,8 +163,8 @@ async def test_fields_follow_the_form_config(
         ({"elapsed_ms": "9000"}, "elapsed_ms"),
         ({"elapsed_ms": None}, "elapsed_ms"),
         ({"marketing_opt_in": "true"}, "marketing_opt_in"),
-        ({"visitor_id": "short"}, "visitor_id"),
-        ({"visitor_id": "a" * 65}, "visitor_id"),
+        ({"visitor_id": ""}, "visitor_id"),
+        ({"visitor_id": "a" * 129}, "visitor_id"),
         ({"visitor_id": "spaces are bad"}, "visitor_id"),
         ({"event_id": "not-a-uuid"}, "event_id"),
         ({"policy_version": "1"}, "policy_version"),
@@ -183,6 +184,50 @@ async def test_top_level_rules(
     assert r.status == 422
     assert error_field in (await r.json())["errors"]
     assert await rows(db, "info_requests", tenant) == []
+
+
+async def test_lenient_where_clients_differ_harmlessly(
+    client: TestClient[Any, Any],
+    db: asyncpg.Connection,
+    make_tenant: Callable[..., Awaitable[Tenant]],
+) -> None:
+    # What a browser's own form would send, or a hand-written client reasonably might:
+    # a short visitor id, an empty honeypot as null, an address with blanks around it (a browser
+    # strips those from type=email), and optional fields left empty (the same as left out).
+    t = await make_tenant("Lenient", form=CUSTOM_FORM)
+    fields = {
+        "company": "Initech",
+        "contact": " Ada@Example.com ",
+        "size": "m",
+        "terms": True,
+        "notes": "",
+    }
+    r = await post(
+        client,
+        t.site_key,
+        "requests",
+        request_body(t, visitor_id="v1", hp=None, fields=fields, marketing_opt_in=True),
+    )
+    assert r.status == 201, await r.text()
+    [req] = await rows(db, "info_requests", t)
+    assert (req["status"], req["visitor_id"], req["email"]) == ("new", "v1", "ada@example.com")
+    assert req["fields"] == {
+        "company": "Initech",
+        "contact": "Ada@Example.com",
+        "size": "m",
+        "terms": True,
+    }
+    assert len(await rows(db, "marketing_permissions", t)) == 1
+    # An optional e-mail or choice left empty is no address and no choice, not a wrong one.
+    for empty in ("", "   "):
+        fields = {"company": "Initech", "contact": empty, "size": "s", "terms": True}
+        r = await post(client, t.site_key, "requests", request_body(t, fields=fields))
+        assert r.status == 201, await r.text()
+    # Required ones still are required, blank or not.
+    fields = {"company": " ", "size": "", "terms": True}
+    r = await post(client, t.site_key, "requests", request_body(t, fields=fields))
+    assert r.status == 422
+    assert set((await r.json())["errors"]) == {"fields.company", "fields.size"}
 
 
 async def test_missing_elapsed_ms_is_422(client: TestClient[Any, Any], tenant: Tenant) -> None:
@@ -304,6 +349,25 @@ async def test_repeats_and_concurrent_duplicates_store_one_request(
     assert len(await rows(db, "info_requests", tenant)) == 1
     assert len(await rows(db, "consent_records", tenant)) == 1
     assert len(await rows(db, "marketing_permissions", tenant)) == 1
+
+
+async def test_a_retry_gets_the_first_answer_after_the_form_changed(
+    client: TestClient[Any, Any], db: asyncpg.Connection, tenant: Tenant
+) -> None:
+    """The answer to the first send was lost; meanwhile the merchant dropped the opt-in."""
+    body = request_body(tenant, marketing_opt_in=True)
+    first = await post(client, tenant.site_key, "requests", body)
+    assert first.status == 201
+    await db.execute(
+        """UPDATE sites SET form = jsonb_set(form, '{marketing_opt_in}', 'null')
+           WHERE site_id = $1""",
+        tenant.site_id,
+    )
+    client.app[SITE_CACHE].invalidate(tenant.site_key)
+    again = await post(client, tenant.site_key, "requests", body)
+    assert again.status == 200, await again.text()
+    assert await again.read() == await first.read()
+    assert len(await rows(db, "info_requests", tenant)) == 1
 
 
 @pytest.fixture

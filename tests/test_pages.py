@@ -81,6 +81,21 @@ async def test_earlier_version_page(
     assert "earlier version" not in html
 
 
+async def test_a_heading_that_repeats_the_title_is_not_shown_twice(
+    client: TestClient[Any, Any], db: asyncpg.Connection, tenant: Tenant
+) -> None:
+    body = "# Terms  and privacy\n\nWe keep it.\n\n# Terms and privacy\n\nAgain."
+    await policies.publish(db, tenant.site_id, title="Terms and privacy", body=body, language="en")
+    html = await (await client.get(f"/policy/{tenant.site_key}")).text()
+    article = html[html.index("<article>") : html.index("</article>")]
+    assert article == ("<article>\n<p>We keep it.</p>\n<h2>Terms and privacy</h2>\n<p>Again.</p>\n")
+    assert html.count("<h1>Terms and privacy</h1>") == 1
+    # Any other first heading stays.
+    await policies.publish(db, tenant.site_id, title="Other", body=body, language="en")
+    html = await (await client.get(f"/policy/{tenant.site_key}")).text()
+    assert "<article>\n<h2>Terms  and privacy</h2>" in html
+
+
 @pytest.mark.parametrize("path", ["/policy/st_unknown", "/policy/{key}/3", "/policy/{key}/0"])
 async def test_missing_policy_pages_are_404(
     client: TestClient[Any, Any], tenant: Tenant, path: str

@@ -14,6 +14,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from widget_server import __version__
 from widget_server.assets import SIZE_BUDGET, add_widget_routes, find_widget, load_widget
 from widget_server.texts import DEFAULT_TEXTS
 
@@ -45,6 +46,14 @@ def test_validators_and_sri() -> None:
     assert ASSET.hash == digest[:12]
     sri = base64.b64encode(hashlib.sha384(ASSET.identity).digest()).decode()
     assert ASSET.sri == f"sha384-{sri}"
+
+
+def test_served_script_knows_its_version() -> None:
+    """Consent records keep which widget showed the choice: the release and the exact source."""
+    digest = hashlib.sha256(SOURCE.encode()).hexdigest()[:8]
+    assert ASSET.version == f"{__version__}+{digest}"
+    assert f"'{ASSET.version}'".encode() in ASSET.identity
+    assert b"WIDGET_VERSION" not in ASSET.identity
 
 
 @pytest.mark.parametrize(

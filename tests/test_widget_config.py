@@ -68,6 +68,7 @@ async def test_default_site_config_has_the_contract_shape(
         "title": "Terms and privacy",
         "body": "We keep what you send us.\n\nNothing else.",
         "summary": "We keep what you send us.",
+        "text": "We keep what you send us.\n\nNothing else.",
         "language": "en",
         "url": f"http://widgets.test/policy/{tenant.site_key}",
         "sha256": policy["sha256"],
@@ -140,6 +141,28 @@ async def test_summary_is_plain_text_of_the_first_paragraph(
     got = await config(client, tenant.site_key)
     assert got["policy"]["summary"] == "We keep what you send us, and nothing else."
     assert got["policy"]["body"] == body
+
+
+async def test_text_is_the_policy_without_markdown_syntax(
+    client: TestClient[Any, Any], db: asyncpg.Connection, tenant: Tenant
+) -> None:
+    # The widget's full-text view shows `text` with textContent only: no syntax may be left.
+    body = (
+        "# Terms\n\nWe **keep** what you [send](https://x.example) us,\nand `nothing` else.\n\n"
+        "## What we *store*\n\n- Your choices\n- Visit counts\n\n3. three\n4. four\n\n"
+        "> Quoted ___words___.\n\n---\n\n```\nx = 1\n```\n\n<b>not html</b> ![logo](l.png)"
+    )
+    await policies.publish(db, tenant.site_id, title="Terms", body=body, language="en")
+    got = (await config(client, tenant.site_key))["policy"]
+    assert got["body"] == body
+    assert got["text"] == (
+        # The heading that repeats the title is left out; other headings are paragraphs.
+        "We keep what you send us, and nothing else.\n\nWhat we store\n\n"
+        "• Your choices\n\n• Visit counts\n\n3. three\n\n4. four\n\nQuoted words.\n\n"
+        "x = 1\n\n<b>not html</b> logo"
+    )
+    await policies.publish(db, tenant.site_id, title="Other", body="# Terms\n\nA", language="en")
+    assert (await config(client, tenant.site_key))["policy"]["text"] == "Terms\n\nA"
 
 
 async def test_unknown_and_disabled_sites_are_404(

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from tests.conftest import HOST_ORIGIN, Tenant
 from tests.widget_support import beacon_body, consent_body, post, request_body
+from widget_server.keys import DB
 
 REFUSED = [
     None,
@@ -187,3 +190,26 @@ async def test_a_site_key_reaches_only_its_own_site(
     assert r.status == 201
     site_ids = [row["site_id"] for row in await db.fetch("SELECT site_id FROM consent_records")]
     assert site_ids == [other_tenant.site_id]
+
+
+async def test_a_503_to_an_allowed_origin_is_readable(
+    aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]],
+    make_app: Callable[..., web.Application],
+    tenant: Tenant,
+) -> None:
+    """With the database out of reach the widget must still see the 503 and its Retry-After."""
+    app = make_app(db_pool_size=1, db_acquire_timeout=0.2)
+    client = await aiohttp_client(app)
+    r = await client.get(f"/v1/widget/{tenant.site_key}/config")  # the site is now cached
+    assert r.status == 200
+    async with app[DB].connection():  # the pool's only connection is taken
+        r = await post(client, tenant.site_key, "consents", consent_body(tenant))
+    assert r.status == 503
+    assert r.content_type == "application/problem+json"
+    assert r.headers["Retry-After"]
+    assert r.headers["Access-Control-Allow-Origin"] == HOST_ORIGIN
+    assert r.headers["Access-Control-Expose-Headers"] == "Retry-After"
+    assert r.headers["Vary"] == "Origin"
+    async with app[DB].connection():
+        r = await post(client, tenant.site_key, "consents", consent_body(tenant), origin=None)
+    assert r.status == 403  # the origin rule comes first and needs no database

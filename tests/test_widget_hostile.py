@@ -147,6 +147,12 @@ async def test_content_types_and_size(
     big = dict(body, padding="x" * (64 * 1024))
     r = await post(client, tenant.site_key, kind, big)
     assert r.status == 413
+    # Too large is too large, whoever sends it: the size is known before anything is read.
+    for origin in (None, "null", "https://shop.example.evil.test"):
+        r = await post(client, tenant.site_key, kind, big, origin=origin)
+        assert r.status == 413, origin
+        assert r.content_type == "application/problem+json"
+        assert "Access-Control-Allow-Origin" not in r.headers
 
 
 async def test_stored_data_survives_hostile_neighbours(

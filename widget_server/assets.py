@@ -13,12 +13,17 @@ import brotli
 import rjsmin
 from aiohttp import web
 
+from . import __version__
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 CONTENT_TYPE = "text/javascript; charset=utf-8"
 LATEST_CACHE = "public, max-age=300"
 VERSIONED_CACHE = "public, max-age=31536000, immutable"
 SIZE_BUDGET = 6144  # bytes, gzip level 9, everything the widget does
+# Replaced in the served script by the release and a digest of the exact source, which the
+# widget sends with every decision so that each consent record names the widget that showed it.
+VERSION_MARK = "%WIDGET_VERSION%"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +37,7 @@ class WidgetAsset:
     etag: str
     hash: str
     sri: str
+    version: str
 
     def encoded(self, accept_encoding: str) -> tuple[bytes, str | None]:
         """The best body for an Accept-Encoding header: brotli, then gzip, then identity."""
@@ -77,8 +83,9 @@ def find_widget(static_dir: Path | None = None) -> Path:
 
 
 def build_asset(source: str) -> WidgetAsset:
-    """Minify and precompress a widget source text."""
-    identity = rjsmin.jsmin(source).encode("utf-8")
+    """Stamp the version, minify and precompress a widget source text."""
+    version = f"{__version__}+{hashlib.sha256(source.encode('utf-8')).hexdigest()[:8]}"
+    identity = rjsmin.jsmin(source.replace(VERSION_MARK, version)).encode("utf-8")
     digest = hashlib.sha256(identity).hexdigest()
     return WidgetAsset(
         source_size=len(source.encode("utf-8")),
@@ -88,6 +95,7 @@ def build_asset(source: str) -> WidgetAsset:
         etag=f'"{digest[:32]}"',
         hash=digest[:12],
         sri="sha384-" + base64.b64encode(hashlib.sha384(identity).digest()).decode("ascii"),
+        version=version,
     )
 
 

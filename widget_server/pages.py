@@ -83,9 +83,16 @@ def labels(lang: str) -> dict[str, str]:
     return LABELS.get(lang.split("-")[0].lower(), LABELS["en"])
 
 
-def render_markdown(body: str) -> str:
-    """Markdown to HTML with raw HTML disabled; headings shifted below the page's own h1."""
+def render_markdown(body: str, title: str = "") -> str:
+    """Markdown to HTML with raw HTML disabled; headings shifted below the page's own h1, and a
+    first heading that only repeats the title (already the h1) left out."""
     tokens = _MD.parse(body)
+    if (
+        len(tokens) >= 3
+        and tokens[0].type == "heading_open"
+        and tokens[1].content.split() == title.split()
+    ):
+        del tokens[:3]
     for token in tokens:
         if token.type in ("heading_open", "heading_close"):
             token.tag = f"h{min(int(token.tag[1]) + 1, 6)}"
@@ -142,7 +149,7 @@ def _policy_main(
         parts.append(
             f'<p><strong>{t["earlier"]}</strong> <a href="{base}">{t["read_current"]}</a></p>\n'
         )
-    parts.append(f"<article>\n{render_markdown(policy['body'])}</article>\n")
+    parts.append(f"<article>\n{render_markdown(policy['body'], policy['title'])}</article>\n")
     items = []
     for v in versions:
         label = t["version"].format(n=v["version"])

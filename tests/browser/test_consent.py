@@ -9,6 +9,7 @@ from playwright.async_api import Route, expect
 
 from tests.browser.conftest import HostSite, Visit, consent_rows, eventually
 from tests.conftest import Tenant
+from widget_server.assets import load_widget
 from widget_server.queries import policies
 
 Visitor = Callable[..., Awaitable[Visit]]
@@ -46,6 +47,14 @@ async def test_keyboard_only_accept_all(
         ("accept_all", "banner", 1)
     ]
     assert rows[0]["page_path"] == "/shop"
+    # Every proof field is filled, the widget's version too.
+    record = await db.fetchrow(
+        "SELECT * FROM consent_records WHERE site_id = $1 AND event_id IS NOT NULL", shop.site_id
+    )
+    assert record["widget_version"] == load_widget().version
+    for proof in ("user_agent", "receipt", "valid_until", "policy_sha256"):
+        assert record[proof], proof
+    assert (record["language"], record["page_origin"]) == ("en", host.origin)
     stored = await v.stored_consent(shop.site_key)
     assert stored["visitor_id"] == rows[0]["visitor_id"]
     assert stored["purposes"] == {"necessary": True, "analytics": True, "marketing": True}
@@ -119,12 +128,31 @@ async def test_escape_closes_preferences_and_focus_returns(
     assert v.errors == []
 
 
-async def test_full_text_is_shown_as_text(visit: Visitor, host: HostSite, shop: Tenant) -> None:
+async def test_full_text_is_shown_as_text(
+    visit: Visitor, host: HostSite, shop: Tenant, db: asyncpg.Connection
+) -> None:
+    body = (
+        "# Terms and privacy\n\nWe keep what you send us.\n\n## What we **store**\n\n"
+        "- Your *choices*\n- Nothing else.\n\n<b>Not markup</b>"
+    )
+    await policies.publish(db, shop.site_id, title="Terms and privacy", body=body, language="en")
     v = await visit(host.url())
     toggle = v.page.get_by_role("button", name="Read the full text")
     await expect(toggle).to_have_attribute("aria-expanded", "false")
     await toggle.click()
-    await expect(v.page.get_by_text("Nothing else.")).to_be_visible()
+    await expect(v.page.get_by_text("• Nothing else.")).to_be_visible()
+    # Markdown syntax is gone, and what looks like HTML stays text.
+    full = await v.page.evaluate(
+        """() => [...document.querySelector('contact-consent-widget').shadowRoot
+                   .querySelectorAll('#cc-b p')].map(p => p.textContent)"""
+    )
+    assert full == [
+        "We keep what you send us.",
+        "What we store",
+        "• Your choices",
+        "• Nothing else.",
+        "<b>Not markup</b>",
+    ]
     await expect(v.page.get_by_role("button", name="Hide the full text")).to_have_attribute(
         "aria-expanded", "true"
     )
@@ -424,4 +452,16 @@ async def test_site_without_policy_shows_nothing(
     assert await v.page.get_by_role("button").count() == 0
     assert await v.page.get_by_role("dialog").count() == 0
     assert await v.storage() == {"local": {}, "session": {}, "cookie": "", "cookies": []}
+    assert v.errors == []
+
+
+async def test_language_comes_from_data_lang_then_the_browser(
+    visit: Visitor, host: HostSite, shop: Tenant
+) -> None:
+    v = await visit(host.url(), locale="fr-FR")
+    await expect(v.page.get_by_role("button", name="Tout accepter")).to_be_visible()
+    v = await visit(host.url(lang="de"), locale="fr-FR")
+    await expect(v.page.get_by_role("button", name="Alle akzeptieren")).to_be_visible()
+    v = await visit(host.url(), locale="pt-BR")  # no texts for it: the site's default
+    await expect(v.page.get_by_role("button", name="Accept all")).to_be_visible()
     assert v.errors == []

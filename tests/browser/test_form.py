@@ -214,3 +214,32 @@ async def test_submitted_event_and_api(
     assert len(sent) == 1
     assert sent[0]["id"]
     assert v.errors == []
+
+
+async def test_queued_open_form_shows_the_built_in_labels_exactly(
+    visit: Visitor, host: HostSite, shop: Tenant
+) -> None:
+    v = await visit("about:blank")
+    # The contract's own pre-load snippet, run before the widget script arrives.
+    await v.page.add_init_script(
+        "window.ContactConsent = window.ContactConsent || []; ContactConsent.push(['openForm'])"
+    )
+    await v.page.goto(host.url())
+    await expect(v.page.get_by_role("dialog", name="Tell me more")).to_be_visible()
+    required = {"Name": True, "E-mail": True, "Phone": False, "Message": True}
+    for label, needed in required.items():
+        # The label's text and the field's accessible name are exactly the built-in word.
+        field = v.page.get_by_label(label, exact=True)
+        await expect(field).to_be_visible()
+        await expect(v.page.get_by_role("textbox", name=label, exact=True)).to_be_visible()
+        assert (await field.get_attribute("required") is not None) is needed
+    await expect(v.page.get_by_role("button", name="Send", exact=True)).to_be_visible()
+    await expect(v.page.get_by_label("Send me occasional news and offers.")).not_to_be_checked()
+    # Required fields still carry a visible marker, drawn by the stylesheet.
+    marks = await v.page.evaluate(
+        """() => [...document.querySelector('contact-consent-widget').shadowRoot
+                   .querySelectorAll('dialog label')]
+                 .map(l => getComputedStyle(l, '::after').content)"""
+    )
+    assert [m != "none" for m in marks] == [True, True, False, True, False]
+    assert v.errors == []

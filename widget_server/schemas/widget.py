@@ -25,7 +25,9 @@ SINGLE_LINE = frozenset({"text", "email", "tel", "select"})
 # C0 and C1 controls (category Cc) except tab and newline; DEL too.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
-_VISITOR_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+# The widget makes a random UUID; the contract lets other clients choose, within reason.
+_VISITOR_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_BLANKS = " \t"  # stripped from addresses; a line break stays an error (header injection)
 _LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,4}")
 # Dot-atom local part and a dotted host name: what a browser's type=email accepts, minus oddities
 # (quoted local parts, bare host names) that mail systems and CSV consumers handle badly.
@@ -73,7 +75,9 @@ def surrogate_errors(data: Any, path: tuple[str, ...] = ()) -> dict[str, Any]:
 
 
 class Text(fields.Field[str]):
-    """A string, NFC-normalised, with control characters refused; nothing else changed."""
+    """A string, NFC-normalised, with control characters refused; nothing else changed, unless
+    asked: `strip` drops surrounding blanks (as a browser does for type=email), `blank_is_none`
+    reads a blank optional value as no value (None, with no validator run on it)."""
 
     def __init__(
         self,
@@ -81,18 +85,36 @@ class Text(fields.Field[str]):
         max_length: int | None = None,
         multiline: bool = False,
         nonblank: bool = False,
+        strip: bool = False,
+        blank_is_none: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.max_length = max_length
         self.multiline = multiline
         self.nonblank = nonblank
+        self.strip = strip
+        self.blank_is_none = blank_is_none
+
+    def deserialize(
+        self,
+        value: Any,
+        attr: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> str:
+        if self.blank_is_none and isinstance(value, str) and not value.strip():
+            value = None  # with allow_none, marshmallow answers None and runs no validator
+        text: str = super().deserialize(value, attr, data, **kwargs)
+        return text
 
     def _deserialize(
         self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
     ) -> str:
         if not isinstance(value, str):
             raise ValidationError("Not a valid string.")
+        if self.strip:
+            value = value.strip(_BLANKS)
         text = clean_text(value, multiline=self.multiline, max_length=self.max_length)
         if self.nonblank and not text.strip():
             raise ValidationError("This field is required.")
@@ -194,7 +216,7 @@ def referrer_host(referrer: str | None) -> str | None:
 
 def _visitor_id(value: str) -> None:
     if not _VISITOR_ID.fullmatch(value):
-        raise ValidationError("Must be 8 to 64 characters: letters, digits, '_' or '-'.")
+        raise ValidationError("Must be 1 to 128 characters: letters, digits, '.', ':', '_' or '-'.")
 
 
 def _language(value: str) -> None:
@@ -278,6 +300,8 @@ def _form_field(spec: FieldSpec) -> fields.Field[Any]:
         required=spec.required,
         allow_none=not spec.required,
         nonblank=spec.required,
+        blank_is_none=not spec.required,
+        strip=spec.type == "email",
         multiline=spec.type not in SINGLE_LINE,
         max_length=min(limit, MAX_FIELD_LENGTH),
         validate=validators,
@@ -293,7 +317,7 @@ def build_request_schema(specs: Sequence[FieldSpec]) -> Schema:
         {
             "fields": fields.Nested(field_schema, required=True),
             "marketing_opt_in": StrictBool(load_default=False),
-            "hp": Text(load_default="", multiline=True, max_length=1000),
+            "hp": Text(load_default="", allow_none=True, multiline=True, max_length=1000),
             "elapsed_ms": StrictInt(required=True),
         },
         name="InfoRequestSchema",

@@ -35,6 +35,7 @@ def setup(app: web.Application) -> None:
     app[VIEWS] = GroupWriter(events.view_writer(app))
     app.cleanup_ctx.append(listen_for_changes)
     app.cleanup_ctx.append(_drain_writers)
+    app.on_response_prepare.append(cors.add_headers)
     router = app.router
     router.add_get(f"{PREFIX}/config", config.get_config)
     router.add_post(f"{PREFIX}/consents", consents.post_consent)

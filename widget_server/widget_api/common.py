@@ -26,7 +26,10 @@ _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 async def read_write(request: web.Request, site: Site, schema: Schema) -> dict[str, Any]:
-    """Origin (403), client rate limit (429), body (415/413/400) and schema (422), in that order."""
+    """A declared size over the limit (413), origin (403), client rate limit (429), body
+    (415/413/400) and schema (422), in that order."""
+    if request.content_length is not None and request.content_length > WIDGET_BODY_LIMIT:
+        raise ProblemError(413, f"The body is larger than {WIDGET_BODY_LIMIT} bytes.")
     require_origin(request, site)
     settings = request.app[SETTINGS]
     wait = request.app[LIMITER].write(client_ip(request, settings.trusted_proxies), site.site_id)

@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 from ..keys import SETTINGS
 from ..texts import texts_for
@@ -31,19 +32,60 @@ def pick(value: Localized, lang: str, default_lang: str) -> str:
     return next(iter(value.values()), "")
 
 
+def _inline_text(token: Token) -> str:
+    """An inline token's words without Markdown syntax (link and image targets dropped)."""
+    parts = []
+    for child in token.children or ():
+        if child.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+        elif child.type in ("text", "code_inline"):
+            parts.append(child.content)
+        elif child.type == "image":
+            parts.append(child.content)  # its alt text
+    return " ".join("".join(parts).split())
+
+
 def summary(body: str) -> str:
     """The policy's first paragraph as plain text (Markdown syntax removed)."""
     tokens = _MD.parse(body)
     for i, token in enumerate(tokens):
         if token.type == "paragraph_open" and i + 1 < len(tokens):
-            parts = []
-            for child in tokens[i + 1].children or ():
-                if child.type in ("softbreak", "hardbreak"):
-                    parts.append(" ")
-                elif child.type in ("text", "code_inline"):
-                    parts.append(child.content)
-            return " ".join("".join(parts).split())
+            return _inline_text(tokens[i + 1])
     return ""
+
+
+def plain_text(body: str, title: str = "") -> str:
+    """The whole policy as plain paragraphs separated by blank lines, for the widget's full-text
+    view (which shows it as text only): headings become paragraphs, list items get a bullet or
+    their number, and a first heading that only repeats the title is left out."""
+    blocks: list[str] = []
+    lists: list[int | None] = []  # per open list: the next number, or None for bullets
+    marker = ""
+    tokens = _MD.parse(body)
+    if (
+        tokens
+        and tokens[0].type == "heading_open"
+        and _inline_text(tokens[1]) == " ".join(title.split())
+    ):
+        del tokens[:3]
+    for token in tokens:
+        if token.type == "bullet_list_open":
+            lists.append(None)
+        elif token.type == "ordered_list_open":
+            lists.append(int(token.attrGet("start") or 1))
+        elif token.type in ("bullet_list_close", "ordered_list_close"):
+            lists.pop()
+        elif token.type == "list_item_open":
+            number = lists[-1]
+            marker = "• " if number is None else f"{number}. "
+            if number is not None:
+                lists[-1] = number + 1
+        elif token.type == "inline":
+            blocks.append(marker + _inline_text(token))
+            marker = ""
+        elif token.type in ("fence", "code_block"):
+            blocks.append(token.content.rstrip("\n"))
+    return "\n\n".join(b for b in blocks if b.strip())
 
 
 def render(site: Site, lang: str, public_url: str) -> tuple[str, dict[str, Any]]:
@@ -76,6 +118,7 @@ def render(site: Site, lang: str, public_url: str) -> tuple[str, dict[str, Any]]
             "title": policy.title,
             "body": policy.body,
             "summary": summary(policy.body),
+            "text": plain_text(policy.body, policy.title),
             "language": policy.language,
             "url": f"{public_url.rstrip('/')}/policy/{site.site_key}",
             "sha256": policy.sha256,

@@ -30,17 +30,20 @@ def _answer(row: asyncpg.Record) -> dict[str, Any]:
 @widget_endpoint
 async def post_consent(request: web.Request, site: Site) -> web.StreamResponse:
     event = await read_write(request, site, CONSENT_EVENT)
-    page = check_page(site, event["page_url"])
-    client = client_facts(request, site, event)
-    try:
-        purposes = resolve_purposes(site.purposes, event["action"], event["purposes"], client.gpc)
-    except ValidationError as exc:
-        raise validation_error(messages_of(exc)) from None
     async with request.app[DB].connection() as conn:
-        # A retry of a stored decision gets its first answer, even if the policy moved on since.
+        # A retry of a stored decision gets its first answer, even if the policy or the site's
+        # purposes moved on since (its first answer may have been lost on the way back).
         first = await consents.find_by_event(conn, site.site_id, event["event_id"])
         if first is not None:
             return json_response(_answer(first))
+        page = check_page(site, event["page_url"])
+        client = client_facts(request, site, event)
+        try:
+            purposes = resolve_purposes(
+                site.purposes, event["action"], event["purposes"], client.gpc
+            )
+        except ValidationError as exc:
+            raise validation_error(messages_of(exc)) from None
         policy = check_policy(await policies.current(conn, site.site_id), event["policy_version"])
         record = new_record(
             request.app[SETTINGS].secret_key.reveal(),

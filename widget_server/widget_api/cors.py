@@ -21,6 +21,8 @@ EXPOSE_HEADERS = "Retry-After"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SiteHandler = Callable[[web.Request, Site], Awaitable[web.StreamResponse]]
+# Set on every widget API request once its site is looked up (None: unknown, or not yet known).
+SITE: web.RequestKey[Site | None] = web.RequestKey("widget_site")
 
 
 def allowed_origin(request: web.Request, site: Site | None) -> str | None:
@@ -62,22 +64,28 @@ def grant(request: web.Request, site: Site | None, response: web.StreamResponse)
         response.headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
 
 
+async def add_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: the CORS headers of every widget API answer, also of those the
+    error middleware makes (a 503 must be readable by the widget, Retry-After and all)."""
+    if SITE in request:
+        grant(request, request[SITE], response)
+
+
 def widget_endpoint(handler: SiteHandler) -> Handler:
-    """Resolve the site (404), run the handler, answer errors as problems, add CORS headers."""
+    """Resolve the site (404), run the handler, answer errors as problems; the CORS headers
+    are added by `add_headers` when the answer goes out."""
 
     @functools.wraps(handler)
     async def wrapped(request: web.Request) -> web.StreamResponse:
+        request[SITE] = None
         cache = request.app[SITE_CACHE]
-        site = await cache.get(request.app[DB], request.match_info["site_key"])
+        site = request[SITE] = await cache.get(request.app[DB], request.match_info["site_key"])
         try:
             if site is None:
                 raise ProblemError(404, "There is no such site, or it is disabled.")
-            response = await handler(request, site)
+            return await handler(request, site)
         except ProblemError as exc:
-            # Answered here rather than by the error middleware so the widget can read it.
-            response = from_error(exc)
-        grant(request, site, response)
-        return response
+            return from_error(exc)
 
     return wrapped
 

@@ -123,12 +123,13 @@ def _answer(row: asyncpg.Record) -> dict[str, Any]:
 @widget_endpoint
 async def post_request(request: web.Request, site: Site) -> web.StreamResponse:
     body = await read_write(request, site, site.request_schema())
-    sub = Submission.of(site, body)
-    client = client_facts(request, site, body)
     async with request.app[DB].connection() as conn:
+        # Like consents: a retry gets its first answer, whatever changed on the site since.
         first = await info_requests.find_by_event(conn, site.site_id, body["event_id"])
         if first is not None:
             return json_response(_answer(first))
+        sub = Submission.of(site, body)
+        client = client_facts(request, site, body)
         policy = check_policy(await policies.current(conn, site.site_id), body["policy_version"])
         wait = request.app[LIMITER].info_request(site.site_id)
         if wait is not None:
