@@ -182,6 +182,10 @@ def test_demo_serves_then_stops_postgres_on_signal(tmp_path: Path, sig: signal.S
             csp = r.headers["Content-Security-Policy"]
         assert f"http://127.0.0.1:{port}/widget.js" in page
         assert f"script-src http://127.0.0.1:{port}" in csp
+        with urllib.request.urlopen(f"http://localhost:{host_port}/favicon.ico", timeout=5) as r:
+            assert r.status == 204
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/widget.js", timeout=5) as r:
+            assert r.status == 200
         proc.send_signal(sig)
         out, _ = proc.communicate(timeout=60)
     finally:

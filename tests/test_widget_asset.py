@@ -75,7 +75,7 @@ async def test_latest_negotiates_encoding(
     assert resp.status == 200
     assert resp.headers["Content-Type"] == "text/javascript; charset=utf-8"
     assert resp.headers["Cache-Control"] == "public, max-age=300"
-    assert resp.headers["Vary"] == "Accept-Encoding"
+    assert resp.headers["Vary"] == "Accept-Encoding, Origin"
     assert resp.headers["ETag"] == ASSET.etag
     assert resp.headers.get("Content-Encoding") == coding
     body = await resp.read()
@@ -114,6 +114,15 @@ async def test_app_serves_the_widget(client: Client) -> None:
     assert gzip.decompress(await resp.read()) == ASSET.identity
     resp = await client.get("/widget.js", headers={"If-None-Match": resp.headers["ETag"]})
     assert resp.status == 304
+
+
+async def test_any_origin_may_load_the_script_with_cors(client: Client) -> None:
+    for path in ("/widget.js", f"/widget.{ASSET.hash}.js"):
+        resp = await client.get(path, headers={"Origin": "https://any-shop.example"})
+        assert resp.status == 200
+        assert resp.headers["Access-Control-Allow-Origin"] == "https://any-shop.example"
+        assert "Access-Control-Allow-Credentials" not in resp.headers
+        assert "Origin" in resp.headers["Vary"]
 
 
 def test_texts_keys_match_the_server() -> None:

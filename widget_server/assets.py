@@ -8,7 +8,9 @@ import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import aiohttp_cors
 import brotli
 import rjsmin
 from aiohttp import web
@@ -115,10 +117,10 @@ def _respond(request: web.Request, asset: WidgetAsset, cache_control: str) -> we
     headers = {
         "Cache-Control": cache_control,
         "ETag": asset.etag,
-        "Vary": "Accept-Encoding",
+        # aiohttp-cors echoes the caller's origin, so shared caches must key on it too.
+        "Vary": "Accept-Encoding, Origin",
         "X-Content-Type-Options": "nosniff",
         "Cross-Origin-Resource-Policy": "cross-origin",
-        "Access-Control-Allow-Origin": "*",
     }
     if _etag_matches(request.headers.get("If-None-Match", ""), asset.etag):
         return web.Response(status=304, headers=headers)
@@ -147,6 +149,16 @@ def add_widget_routes(app: web.Application, asset: WidgetAsset | None = None) ->
     """Register GET /widget.js and GET /widget.{hash}.js on an application."""
     asset = asset or load_widget()
     latest, versioned = widget_handlers(asset)
-    app.router.add_get("/widget.js", latest)
-    app.router.add_get(r"/widget.{hash:[0-9a-f]+}.js", versioned)
+    resources = [
+        app.router.add_get("/widget.js", latest).resource,
+        app.router.add_get(r"/widget.{hash:[0-9a-f]+}.js", versioned).resource,
+    ]
+    # Any page may load the script, also with `crossorigin` for Subresource Integrity.
+    resource_options: Callable[..., Any] = aiohttp_cors.ResourceOptions  # unannotated upstream
+    cors = aiohttp_cors.CorsConfig(
+        app, defaults={"*": resource_options(allow_credentials=False, expose_headers=("ETag",))}
+    )
+    for resource in resources:
+        if resource is not None:
+            cors.add(resource)
     return asset

@@ -124,12 +124,17 @@ def host_page_app(public_url: str, site_key: str) -> web.Application:
             text=page, content_type="text/html", headers={"Content-Security-Policy": csp}
         )
 
+    async def no_icon(request: web.Request) -> web.Response:
+        # Browsers ask for it; an empty answer keeps the console free of 404s.
+        return web.Response(status=204)
+
     async def css(request: web.Request) -> web.Response:
         return web.Response(text=HOST_CSS, content_type="text/css")
 
     app = web.Application()
     app.router.add_get("/", index)
     app.router.add_get("/host.css", css)
+    app.router.add_get("/favicon.ico", no_icon)
     return app
 
 
