@@ -24,8 +24,8 @@ HOST_ORIGIN = "https://shop.example"
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
-    server = PgServer(tmp_path_factory.mktemp("pg"))
+def pg_server() -> Iterator[PgServer]:
+    server = PgServer()
     yield server
     server.close()
 

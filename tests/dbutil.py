@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import shutil
+import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -48,13 +50,16 @@ async def drop_database(server_url: str, url: str) -> None:
 class PgServer:
     """The Postgres server the suite uses: the configured one, or an embedded one."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self) -> None:
         self.embedded: EmbeddedPostgres | None = None
+        self._folder: Path | None = None
         configured = os.environ.get("TEST_DATABASE_URL", "").strip()
         if configured:
             self.url = configured
         else:
-            self.embedded = EmbeddedPostgres(tmp)
+            # Not under pytest's basetemp: concurrent pytest runs prune each other's old ones.
+            self._folder = Path(tempfile.mkdtemp(prefix="widget-test-pg-"))
+            self.embedded = EmbeddedPostgres(self._folder)
             self.url = self.embedded.start()
 
     def new_database(self) -> str:
@@ -66,3 +71,5 @@ class PgServer:
     def close(self) -> None:
         if self.embedded is not None:
             self.embedded.stop()
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
