@@ -25,6 +25,7 @@ PROOF_FIELDS = {
     "language",
     "page_origin",
     "page_path",
+    "page_url",
     "gpc",
     "user_agent",
     "widget_version",

@@ -201,7 +201,7 @@ async def test_empty_export_has_a_header_only(client: Client, tenant: Tenant) ->
     _, text = await export(client, tenant, "requests")
     assert text.splitlines() == [
         "id,created_at,updated_at,status,spam_reason,email,marketing_opt_in,visitor_id,policy_version,"
-        "language,page_origin,page_path,fields.name,fields.email,fields.phone,fields.message"
+        "language,page_origin,page_path,page_url,fields.name,fields.email,fields.phone,fields.message"
     ]
     _, ndjson = await export(client, tenant, "consents", format="ndjson")
     assert ndjson == ""

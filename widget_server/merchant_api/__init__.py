@@ -13,7 +13,7 @@ from . import consents, docs, exports, keys, policies, requests, sites
 from .auth import require_key
 from .operations import Operation
 
-# Exports come before requests: `/requests/export` must not be taken for a request id.
+# Exports come before requests, and the request id's pattern refuses `export` (operations.py).
 OPERATIONS: tuple[Operation, ...] = (
     *sites.OPERATIONS,
     *policies.OPERATIONS,
@@ -32,7 +32,10 @@ def setup(app: web.Application) -> None:
     keyed: list[web.AbstractRoute] = []
     for op in OPERATIONS:
         handler = op.handler if op.public else require_key(op.handler, write=op.writes)
-        route = app.router.add_route(op.method, op.path, handler)
+        if op.method == "GET":  # and HEAD, as HTTP asks of every GET
+            route = app.router.add_get(op.route_path, handler)
+        else:
+            route = app.router.add_route(op.method, op.route_path, handler)
         if not op.public:
             keyed.append(route)
     docs.setup(app, OPERATIONS)

@@ -1,4 +1,5 @@
-"""Bearer API keys: who is calling, with which scopes; 401 without a valid key, 403 for a write by a read key."""
+"""Bearer API keys: who is calling, with which scopes; 401 without a valid key, 403 for a write by a read key
+(but 404 first when the path names something that is not the caller's)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from ..keys import DB
 from ..problems import ProblemError
 from ..queries import merchant_keys
 from .operations import Handler
+from .ownership import path_is_owned
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="widget-server"'}
 # Compared against when no key row matches, so an unknown key costs the same work as a wrong one.
@@ -64,6 +66,9 @@ async def authenticate(request: web.Request, *, write: bool) -> Principal:
             raise _unauthorized("This API key has been revoked.")
         scopes = frozenset(row["scopes"])
         if write and "write" not in scopes:
+            # Another merchant's anything is 404, never 403: the scope is judged only on one's own.
+            if not await path_is_owned(conn, row["merchant_id"], request.match_info):
+                raise ProblemError(404, "No such resource for this key's merchant.")
             raise ProblemError(403, "This API key may only read; use a key with the write scope.")
         if row["stale"]:
             await merchant_keys.touch(conn, row["merchant_id"], row["key_id"])

@@ -19,6 +19,9 @@ from ..queries.merchant_filters import TimeWindow
 from ..schemas.merchant import unstorable_text
 from . import pagination
 from .auth import principal
+from .ownership import not_found, site_key_in, uuid_in
+
+__all__ = ["not_found", "site_key_in"]  # re-exported for the handlers
 
 
 def load(schema: Schema, data: Any, **kwargs: Any) -> dict[str, Any]:
@@ -37,8 +40,16 @@ def load(schema: Schema, data: Any, **kwargs: Any) -> dict[str, Any]:
     return loaded
 
 
+async def read_body(request: web.Request) -> Any:
+    """The JSON body. No body at all (and no claim of JSON) is an empty object, so a `POST` whose
+    fields all have defaults works bare, as `curl -X POST` or an HTTP library sends it."""
+    if not request.body_exists and request.content_type != "application/json":
+        return {}
+    return await read_json(request, limit=MERCHANT_BODY_LIMIT)
+
+
 async def load_body(request: web.Request, schema: Schema) -> dict[str, Any]:
-    return load(schema, await read_json(request, limit=MERCHANT_BODY_LIMIT))
+    return load(schema, await read_body(request))
 
 
 def load_query(request: web.Request, schema: Schema) -> dict[str, Any]:
@@ -56,15 +67,11 @@ def public_url(request: web.Request) -> str:
     return request.app[SETTINGS].public_url
 
 
-def not_found(what: str = "No such resource for this key's merchant.") -> ProblemError:
-    return ProblemError(404, what)
-
-
 async def owned_site(request: web.Request) -> dict[str, Any]:
     """The path's site if the caller's merchant owns it; anything else is the same 404."""
     async with request.app[DB].connection() as conn:
         site = await merchant_sites.owned_site(
-            conn, principal(request).merchant_id, request.match_info["site_key"]
+            conn, principal(request).merchant_id, site_key_in(request.match_info)
         )
     if site is None:
         raise not_found("No such site for this key's merchant.")
@@ -73,10 +80,7 @@ async def owned_site(request: web.Request) -> dict[str, Any]:
 
 def path_uuid(request: web.Request, name: str) -> uuid.UUID:
     """A UUID from the path; anything else names nothing here, so 404."""
-    try:
-        return uuid.UUID(request.match_info[name])
-    except ValueError:
-        raise not_found() from None
+    return uuid_in(request.match_info, name)
 
 
 def time_window(site: Mapping[str, Any], query: Mapping[str, Any]) -> TimeWindow:

@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ..keys import DB
+from ..keys import DB, REQUEST_ID
 from ..queries import merchant_consents, merchant_requests
 from ..schemas.merchant import (
     ConsentExportQuery,
@@ -43,6 +43,7 @@ REQUEST_CSV = (
     "language",
     "page_origin",
     "page_path",
+    "page_url",
 )
 CONSENT_CSV = (
     "id",
@@ -56,6 +57,7 @@ CONSENT_CSV = (
     "language",
     "page_origin",
     "page_path",
+    "page_url",
     "gpc",
     "user_agent",
     "widget_version",
@@ -132,8 +134,13 @@ async def _stream(
             "Content-Disposition": f'attachment; filename="{filename}.{fmt}"',
             "Cache-Control": "no-store",
             "X-Content-Type-Options": "nosniff",
+            # Set here: the request-id middleware's header comes after the status line has gone.
+            "X-Request-Id": request[REQUEST_ID],
         }
     )
+    if request.method == "HEAD":  # the headers a GET would send, and no body
+        await response.prepare(request)
+        return response
     response.enable_chunked_encoding()
     await response.prepare(request)
     try:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from marshmallow import Schema
+from marshmallow import Schema, fields
 
 from .. import __version__
 from ..problems import CONTENT_TYPE as PROBLEM
@@ -44,6 +44,19 @@ def schema_name(schema: type[Schema] | Schema) -> str:
     if not isinstance(schema, type) and schema.partial:
         name += "Patch"
     return name
+
+
+# Field metadata under this key is merged verbatim (apispec drops keywords it does not know).
+JSON_SCHEMA = "json_schema"
+
+
+def _field_extras(self: Any, field: fields.Field[Any], ret: dict[str, Any], **kwargs: Any) -> Any:
+    """`propertyNames` and the like from metadata; a Dict's length bounds are about its members."""
+    if isinstance(field, fields.Dict):
+        for bound, keyword in (("minLength", "minProperties"), ("maxLength", "maxProperties")):
+            if bound in ret:
+                ret[keyword] = ret.pop(bound)
+    return dict(field.metadata.get(JSON_SCHEMA, {}))
 
 
 def _add_components(spec: APISpec) -> None:
@@ -99,6 +112,12 @@ def _success(op: Operation) -> dict[str, Any]:
     return doc
 
 
+def body_required(body: type[Schema] | Schema) -> bool:
+    """A body whose members all have defaults may be left out (no body is `{}`); see common.read_body."""
+    schema = body() if isinstance(body, type) else body
+    return schema.partial is not True and any(f.required for f in schema.fields.values())
+
+
 def _operation(op: Operation) -> dict[str, Any]:
     statuses = {503}
     parameters = path_parameters(op.path)
@@ -122,7 +141,7 @@ def _operation(op: Operation) -> dict[str, Any]:
         doc["description"] = op.description
     if op.body is not None:
         doc["requestBody"] = {
-            "required": True,
+            "required": body_required(op.body),
             "content": {"application/json": {"schema": op.body}},
         }
         statuses |= {400, 413, 415, 422}
@@ -146,6 +165,9 @@ def build(operations: Iterable[Operation], public_url: str) -> dict[str, Any]:
     )
     _add_components(spec)
     widget_docs.register_fields(plugin)
+    assert plugin.converter is not None
+    add_function: Callable[..., None] = plugin.converter.add_attribute_function
+    add_function(_field_extras)
     for op in operations:
         spec.path(path=op.path, operations={op.method.lower(): _operation(op)})
     widget_docs.add_paths(spec)

@@ -10,6 +10,9 @@ from marshmallow import Schema
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 READ_METHODS = frozenset({"GET", "HEAD"})
+# A placeholder must not take a sibling's literal segment: `/requests/export` is no request id
+# (else a 405 there would advertise the methods of `/requests/{request_id}` in its Allow header).
+ROUTE_PATTERNS = {"{request_id}": "{request_id:(?!export$)[^/]+}"}
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,14 @@ class Operation:
     media: tuple[str, ...] = ("application/json",)
     description: str = ""
     public: bool = False
+
+    @property
+    def route_path(self) -> str:
+        """The path as the router matches it; `path` is the one documented."""
+        path = self.path
+        for placeholder, pattern in ROUTE_PATTERNS.items():
+            path = path.replace(placeholder, pattern)
+        return path
 
     @property
     def writes(self) -> bool:

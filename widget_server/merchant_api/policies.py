@@ -10,7 +10,13 @@ from aiohttp import web
 from ..http import json_response
 from ..keys import DB
 from ..queries import merchant_sites, policies
-from ..schemas.merchant import ListQuery, PolicyCreateSchema, PolicyPage, PolicySchema
+from ..schemas.merchant import (
+    SHA256_RULE,
+    ListQuery,
+    PolicyCreateSchema,
+    PolicyPage,
+    PolicySchema,
+)
 from . import pagination
 from .common import load_body, load_query, owned_site, page, public_url, secret
 from .operations import Operation
@@ -71,7 +77,8 @@ OPERATIONS = (
         status=201,
         body=PolicyCreateSchema,
         response=PolicySchema,
-        description="The new version becomes current at once; versions are immutable. The widget's "
-        "visitors are asked again, since their consent names the version they saw.",
+        description="The new version becomes current at once; versions count up from 1 per site and "
+        "are immutable. The widget's visitors are asked again, since their consent names the version "
+        "they saw. `sha256`: " + SHA256_RULE,
     ),
 )

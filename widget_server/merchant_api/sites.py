@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ..http import MERCHANT_BODY_LIMIT, json_response, read_json
+from ..http import json_response
 from ..keys import DB
 from ..problems import ProblemError
 from ..queries import merchant_sites, sites
@@ -24,7 +24,9 @@ from .common import (
     owned_site,
     page,
     public_url,
+    read_body,
     secret,
+    site_key_in,
     time_cursor,
 )
 from .operations import Operation
@@ -75,12 +77,12 @@ async def get_site(request: web.Request) -> web.Response:
 
 
 async def update_site(request: web.Request) -> web.Response:
-    patch = await read_json(request, limit=MERCHANT_BODY_LIMIT)
+    patch = await read_body(request)
     if not isinstance(patch, dict):
         raise ProblemError(
             422, "The body must be a JSON object.", errors={"_body": ["Expected an object."]}
         )
-    merchant_id, key = principal(request).merchant_id, request.match_info["site_key"]
+    merchant_id, key = principal(request).merchant_id, site_key_in(request.match_info)
     async with request.app[DB].transaction() as conn:
         current = await merchant_sites.lock_site(conn, merchant_id, key)
         if current is None:
@@ -96,7 +98,7 @@ async def update_site(request: web.Request) -> web.Response:
 async def disable_site(request: web.Request) -> web.Response:
     async with request.app[DB].connection() as conn:
         found = await merchant_sites.disable_site(
-            conn, principal(request).merchant_id, request.match_info["site_key"]
+            conn, principal(request).merchant_id, site_key_in(request.match_info)
         )
     if not found:
         raise not_found("No such site for this key's merchant.")
@@ -140,6 +142,7 @@ OPERATIONS = (
         "Disable a site",
         TAG,
         status=204,
-        description="The widget API then answers 404 for it; its data stays until retention or erasure.",
+        description="The widget API then answers 404 for it; its data stays until retention or erasure, "
+        "and the site stays readable here with `disabled_at` set. Disabling it again also answers 204.",
     ),
 )

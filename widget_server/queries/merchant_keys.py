@@ -65,3 +65,11 @@ async def revoke(conn: asyncpg.Connection, merchant_id: uuid.UUID, key_id: uuid.
         key_id,
     )
     return row is not None
+
+
+async def owned_key(conn: asyncpg.Connection, merchant_id: uuid.UUID, key_id: uuid.UUID) -> bool:
+    """Whether the merchant has this key (revoked ones too)."""
+    found = await conn.fetchval(
+        "SELECT true FROM api_keys WHERE merchant_id = $1 AND key_id = $2", merchant_id, key_id
+    )
+    return found is not None

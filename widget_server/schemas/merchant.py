@@ -58,7 +58,11 @@ class ConsentListQuery(ListQuery, ConsentFilterQuery):
 
 
 class ExportFormat(Schema):
-    format = fields.String(load_default="csv", validate=validate.OneOf(("csv", "ndjson")))
+    format = fields.String(
+        load_default="csv",
+        validate=validate.OneOf(("csv", "ndjson")),
+        metadata={"description": "`csv` (the default) or `ndjson`."},
+    )
 
 
 class RequestExportQuery(ExportFormat, RequestFilterQuery):
@@ -102,6 +106,13 @@ class ApiKeyCreatedSchema(ApiKeySchema):
 
 # -- policies
 
+SHA256_RULE = (
+    "Lowercase hex SHA-256 of the UTF-8 bytes of `title`, one line feed (U+000A), then `body`, "
+    "both exactly as stored and shown (no trimming, no newline conversion): in Python "
+    "`hashlib.sha256((title + '\\n' + body).encode('utf-8')).hexdigest()`. Consent records carry "
+    "it as `policy_sha256`, and the widget config's `policy.sha256` is the same value."
+)
+
 
 class PolicyCreateSchema(Schema):
     title = fields.String(required=True, validate=validate.Length(1, 300))
@@ -115,13 +126,29 @@ class PolicySchema(Schema):
     body = fields.String(required=True)
     language = fields.String(required=True)
     sha256 = fields.String(
-        required=True, metadata={"description": "SHA-256 of title, a newline, then body."}
+        required=True,
+        metadata={
+            "description": SHA256_RULE,
+            "pattern": "^[0-9a-f]{64}$",
+        },
     )
     published_at = UtcDateTime(required=True)
     url = fields.String(required=True, metadata={"description": "The public page of this version."})
 
 
 # -- info requests
+
+
+def page_url_field() -> fields.Function:
+    """The page the widget was used on, as kept: origin and path, without query string or fragment."""
+    return fields.Function(
+        lambda row: row["page_origin"] + row["page_path"],
+        required=True,
+        metadata={
+            "type": "string",
+            "description": "`page_origin` + `page_path`: the page_url sent, less query and fragment.",
+        },
+    )
 
 
 class RequestStatusPatchSchema(Schema):
@@ -149,6 +176,7 @@ class InfoRequestSchema(Schema):
     language = fields.String(required=True)
     page_origin = fields.String(required=True)
     page_path = fields.String(required=True)
+    page_url = page_url_field()
     created_at = UtcDateTime(required=True)
     updated_at = UtcDateTime(required=True)
 
@@ -168,6 +196,7 @@ class ConsentRecordSchema(Schema):
     language = fields.String(required=True)
     page_origin = fields.String(required=True)
     page_path = fields.String(required=True)
+    page_url = page_url_field()
     gpc = fields.Boolean(required=True)
     user_agent = fields.String(required=True, allow_none=True)
     widget_version = fields.String(required=True, allow_none=True)

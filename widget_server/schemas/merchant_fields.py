@@ -12,9 +12,13 @@ from marshmallow import ValidationError, fields, validate
 from ..origins import normalize_origin
 
 MAX_TEXT = 2000
-RFC3339_OR_DATE = re.compile(
-    r"^\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2}))?$"
-)
+# Field ranges spelled out (not just \d{2}) so the documented pattern admits no month 13 or hour 24.
+_YEAR = r"(?:\d{3}[1-9]|\d{2}[1-9]\d|\d[1-9]\d{2}|[1-9]\d{3})"
+_DATE = _YEAR + r"-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
+_TIME = r"(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,9})?"
+_OFFSET = r"(?:[Zz]|[+-](?:[01]\d|2[0-3]):[0-5]\d)"
+RFC3339_OR_DATE = re.compile(f"^{_DATE}(?:[Tt ]{_TIME}{_OFFSET})?$")
+SPACED_OFFSET = re.compile(r"^(.+\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?) (\d{2}:\d{2})$")
 LANGUAGE_TAG = re.compile(
     r"^[A-Za-z]{2,3}(?:-[A-Za-z]{4})?(?:-(?:[A-Za-z]{2}|\d{3}))?(?:-[A-Za-z0-9]{5,8})*$"
 )
@@ -127,7 +131,7 @@ class TimeBound(fields.String):
     def _deserialize(  # type: ignore[override]
         self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
     ) -> dt.datetime | dt.date:
-        text = super()._deserialize(value, attr, data, **kwargs)
+        text = _unspaced_offset(super()._deserialize(value, attr, data, **kwargs))
         if not RFC3339_OR_DATE.match(text):
             raise ValidationError(
                 "Not an RFC 3339 time (2024-05-01T08:00:00Z) or a date (2024-05-01)."
@@ -138,6 +142,11 @@ class TimeBound(fields.String):
             return dt.datetime.fromisoformat(_trim_fraction(text.replace("z", "Z")))
         except ValueError:
             raise ValidationError("Not a real date or time.") from None
+
+
+def _unspaced_offset(text: str) -> str:
+    """`…T10:00:00 02:00` -> `…T10:00:00+02:00`: in a query string an unencoded `+` arrives as a space."""
+    return SPACED_OFFSET.sub(r"\1+\2", text)
 
 
 def _trim_fraction(text: str) -> str:
@@ -151,14 +160,19 @@ class LocalizedText(fields.Field[str | dict[str, str]]):
     def __init__(self, *, allow_blank: bool = False, **kwargs: Any) -> None:
         self.allow_blank = allow_blank
         kwargs.setdefault("metadata", {})
+        text: dict[str, Any] = {"type": "string", "maxLength": MAX_TEXT}
+        if not allow_blank:
+            text.update(minLength=1, pattern=r"\S")
         kwargs["metadata"].setdefault(
             "oneOf",
             [
-                {"type": "string", "maxLength": MAX_TEXT},
+                text,
                 {
                     "type": "object",
-                    "additionalProperties": {"type": "string", "maxLength": MAX_TEXT},
+                    "propertyNames": {"pattern": LANGUAGE_TAG.pattern, "maxLength": 35},
+                    "additionalProperties": text,
                     "minProperties": 1,
+                    "maxProperties": 50,
                 },
             ],
         )
@@ -178,6 +192,8 @@ class LocalizedText(fields.Field[str | dict[str, str]]):
             for lang, text in value.items():
                 if not isinstance(text, str):
                     raise ValidationError(f"{lang}: not a string.")
+                if len(lang) > 35:
+                    raise ValidationError("A language tag has at most 35 characters.")
                 out[normalize_language_tag(lang)] = self._one(text)
             return out
         raise ValidationError("A string, or an object of strings by language.")

@@ -20,6 +20,7 @@ from marshmallow import (
 from ..defaults import DEFAULT_THEME, default_form, default_purposes, localized
 from ..texts import DEFAULT_TEXTS
 from .merchant_fields import (
+    LANGUAGE_TAG,
     MAX_TEXT,
     LanguageTag,
     LocalizedText,
@@ -201,10 +202,19 @@ class SiteInputSchema(Schema):
     )
     texts = fields.Dict(
         keys=LanguageTag(),
-        values=fields.Dict(keys=fields.String(), values=fields.String()),
+        values=fields.Dict(
+            keys=fields.String(),
+            values=fields.String(
+                metadata={"minLength": 1, "maxLength": MAX_TEXT, "pattern": r"\S"}
+            ),
+            metadata={"json_schema": {"propertyNames": {"enum": list(TEXT_KEYS)}}},
+        ),
         validate=[validate.Length(max=50), _text_keys],
         load_default=dict,
-        metadata={"description": "Overrides of the widget's built-in texts, by language and key."},
+        metadata={
+            "description": "Overrides of the widget's built-in texts, by language and key.",
+            "json_schema": {"propertyNames": {"pattern": LANGUAGE_TAG.pattern, "maxLength": 35}},
+        },
     )
     theme = fields.Nested(ThemeSchema, load_default=dict)
     consent_expiry_days = StrictInteger(load_default=365, validate=validate.Range(1, 3650))
