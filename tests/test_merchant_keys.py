@@ -137,7 +137,7 @@ async def test_publish_and_list_policies(client: Client, tenant: Tenant) -> None
         {**POLICY, "title": ""},
         {**POLICY, "body": ""},
         {**POLICY, "language": "not a language"},
-        {"title": "x", "body": "y"},
+        {"title": "x"},
         {**POLICY, "version": 7},
         {**POLICY, "body": 5},
     ],
@@ -166,3 +166,15 @@ async def test_policy_cursor_of_another_site_is_422(client: Client, tenant: Tena
     )
     assert r.status == 422
     assert "cursor" in (await r.json())["errors"]
+
+
+async def test_policy_language_defaults_to_the_site_locale(
+    client: Client, make_tenant: Any
+) -> None:
+    t = await make_tenant("Lang", default_locale="de", policy=False)
+    r = await client.post(
+        f"/v1/sites/{t.site_key}/policies", json={"title": "AGB", "body": "Text"}, headers=t.auth
+    )
+    assert r.status == 201, await r.text()
+    assert (await r.json())["language"] == "de"
+    assert (await r.json())["version"] == 1

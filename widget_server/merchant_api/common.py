@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from aiohttp import web
-from marshmallow import Schema, ValidationError
+from marshmallow import EXCLUDE, Schema, ValidationError
 
 from ..http import MERCHANT_BODY_LIMIT, json_response, read_json
 from ..keys import DB, SETTINGS
@@ -56,7 +56,9 @@ def load_query(request: web.Request, schema: Schema) -> dict[str, Any]:
     repeated = sorted({k for k in request.query if len(request.query.getall(k)) > 1})
     if repeated:
         raise validation_error({k: ["Give this parameter once."] for k in repeated})
-    return load(schema, dict(request.query))
+    # Unknown parameters are ignored, as most HTTP APIs do (cache busters, client extras);
+    # unknown *body* fields stay errors.
+    return load(schema, dict(request.query), unknown=EXCLUDE)
 
 
 def secret(request: web.Request) -> str:

@@ -51,6 +51,7 @@ async def list_policies(request: web.Request) -> web.Response:
 async def publish_policy(request: web.Request) -> web.Response:
     site = await owned_site(request)
     body = await load_body(request, PolicyCreateSchema())
+    body["language"] = body["language"] or site["default_locale"]
     async with request.app[DB].connection() as conn:
         row = await policies.publish(conn, site["site_id"], **body)
     return json_response(

@@ -117,7 +117,9 @@ SHA256_RULE = (
 class PolicyCreateSchema(Schema):
     title = fields.String(required=True, validate=validate.Length(1, 300))
     body = fields.String(required=True, validate=validate.Length(1, 200_000))
-    language = LanguageTag(required=True)
+    language = LanguageTag(
+        load_default=None, metadata={"description": "Default: the site's `default_locale`."}
+    )
 
 
 class PolicySchema(Schema):

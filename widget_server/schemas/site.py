@@ -180,10 +180,11 @@ class SiteInputSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(1, 200))
     allowed_origins = fields.List(
         Origin(metadata={"examples": ["https://shop.example"]}),
-        required=True,
-        validate=validate.Length(1, 100),
+        load_default=list,
+        validate=validate.Length(0, 100),
         metadata={
-            "description": "Pages on these origins may use the widget; scheme://host[:port]."
+            "description": "Pages on these origins may use the widget; scheme://host[:port]. "
+            "A site without any accepts no widget writes until origins are added."
         },
     )
     default_locale = LanguageTag(load_default="en")
