@@ -205,3 +205,11 @@ async def test_invalid_tokens_are_404_and_change_nothing(
             assert r.status == 404, (method, token)
             assert r.content_type == "text/html"
     assert await db.fetchval("SELECT status FROM marketing_permissions") == "granted"
+
+
+@pytest.mark.parametrize(
+    "path", ["/policy/%00", "/policy/%00/1", "/policy/a%20b", "/policy/" + "k" * 300]
+)
+async def test_impossible_site_keys_are_404(client: TestClient[Any, Any], path: str) -> None:
+    r = await client.get(path)
+    assert r.status == 404

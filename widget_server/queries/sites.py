@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -11,6 +12,7 @@ import asyncpg
 from ..defaults import DEFAULT_THEME, default_form, default_purposes
 from ..ids import new_site_key
 
+SITE_KEY_FORMAT = re.compile(r"[A-Za-z0-9_-]{1,64}")
 SITE_COLUMNS = """merchant_id, site_id, site_key, name, allowed_origins, default_locale, time_zone,
     form, purposes, texts, theme, consent_expiry_days, retention_days, store_user_agent,
     disabled_at, created_at, updated_at"""
@@ -58,6 +60,8 @@ async def create_site(
 
 
 async def get_site_by_key(conn: asyncpg.Connection, site_key: str) -> asyncpg.Record | None:
+    if not SITE_KEY_FORMAT.fullmatch(site_key):
+        return None  # also keeps NUL and other bytes Postgres refuses out of the query
     return await conn.fetchrow(f"SELECT {SITE_COLUMNS} FROM sites WHERE site_key = $1", site_key)
 
 
