@@ -64,6 +64,7 @@ class Settings:
     rate_limit_per_minute: int = 120
     requests_per_site_per_hour: int = 300
     config_cache_seconds: float = 5.0
+    group_commit: bool = True
     extra: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -117,6 +118,7 @@ class Settings:
                 env, "WIDGET_REQUESTS_PER_SITE_PER_HOUR", 300, 1, 10**7
             ),
             config_cache_seconds=_float(env, "WIDGET_CONFIG_CACHE_SECONDS", 5.0),
+            group_commit=_bool(env, "WIDGET_GROUP_COMMIT", True),
             extra={k: v for k, v in env.items() if k.startswith("WIDGET_SMTP_")},
         )
 
@@ -132,6 +134,17 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     if not low <= value <= high:
         raise SettingsError(name, f"must be between {low} and {high} (got {value})")
     return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(name, f"must be on or off (got {raw!r})")
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:

@@ -11,7 +11,7 @@ from ..limits import RateLimiter
 from . import config, consents, cors, events, requests
 from .batch import GroupWriter
 from .sitecache import SiteCache, listen_for_changes
-from .state import LIMITER, SALTS, SITE_CACHE, VIEWS
+from .state import CONSENTS, LIMITER, SALTS, SITE_CACHE, VIEWS
 
 PREFIX = "/v1/widget/{site_key}"
 
@@ -20,6 +20,7 @@ async def _drain_writers(app: web.Application) -> AsyncIterator[None]:
     yield
     # Cleanup runs in reverse order: this finishes before the database pool closes.
     await app[VIEWS].drain()
+    await app[CONSENTS].drain()
 
 
 def setup(app: web.Application) -> None:
@@ -33,6 +34,7 @@ def setup(app: web.Application) -> None:
     )
     app[SALTS] = events.SaltCache()
     app[VIEWS] = GroupWriter(events.view_writer(app))
+    app[CONSENTS] = consents.consent_writer(app)
     app.cleanup_ctx.append(listen_for_changes)
     app.cleanup_ctx.append(_drain_writers)
     app.on_response_prepare.append(cors.add_headers)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -12,9 +13,14 @@ from marshmallow import ValidationError
 
 from .. import receipts
 from ..ids import uuid7
+from ..problems import ProblemError
+from ..queries import consents
 from ..schemas.widget import PageLocation
-from .common import ClientFacts
+from .common import ClientFacts, check_policy, now
 from .sitecache import Purpose
+
+# The stored row, and whether this call stored it (False: the event_id was there already).
+Stored = tuple[asyncpg.Record, bool]
 
 GPC_DENIED = "marketing"
 
@@ -81,3 +87,80 @@ def new_record(
     }
     record["receipt"] = receipts.sign(secret, record)
     return record
+
+
+@dataclass(frozen=True)
+class ConsentDraft:
+    """A resolved visitor decision, short of the policy row it names and the moment it is kept."""
+
+    site_id: uuid.UUID
+    event_id: uuid.UUID
+    visitor_id: str
+    action: str
+    surface: str
+    purposes: dict[str, bool]
+    policy_version: int
+    language: str
+    page: PageLocation
+    client: ClientFacts
+    expiry_days: int
+
+    def record(
+        self, secret: str, policy: asyncpg.Record, created_at: dt.datetime
+    ) -> dict[str, Any]:
+        return new_record(
+            secret,
+            site_id=self.site_id,
+            event_id=self.event_id,
+            visitor_id=self.visitor_id,
+            action=self.action,
+            surface=self.surface,
+            purposes=self.purposes,
+            policy=policy,
+            language=self.language,
+            page=self.page,
+            client=self.client,
+            request_id=None,
+            created_at=created_at,
+            expiry_days=self.expiry_days,
+        )
+
+
+async def store_drafts(
+    conn: asyncpg.Connection, secret: str, drafts: Sequence[ConsentDraft]
+) -> list[Stored | Exception]:
+    """One batch of the group-commit writer: check each draft's policy against the current one,
+    sign, store all in one multi-row insert, and read back the first row of every event_id that
+    was stored already (earlier, or by an earlier draft of this batch). Outcomes are in order;
+    a stale policy is an outcome, not an error of the batch, unless the event was stored before."""
+    current = await consents.current_policies(conn, {d.site_id for d in drafts})
+    records: dict[int, dict[str, Any]] = {}
+    problems: dict[int, ProblemError] = {}
+    for i, draft in enumerate(drafts):
+        try:
+            policy = check_policy(current.get(draft.site_id), draft.policy_version)
+        except ProblemError as exc:
+            problems[i] = exc
+        else:
+            records[i] = draft.record(secret, policy, now())
+    inserted = {
+        row["record_id"]: row for row in await consents.insert_records(conn, list(records.values()))
+    }
+    stored = {(row["site_id"], row["event_id"]): row for row in inserted.values()}
+    # The conflicting inserts have committed (ON CONFLICT waited for them), so this read sees them.
+    missing = {(d.site_id, d.event_id) for d in drafts} - stored.keys()
+    for row in await consents.find_by_events(conn, missing):
+        stored[row["site_id"], row["event_id"]] = row
+    outcomes: list[Stored | Exception] = []
+    for i, draft in enumerate(drafts):
+        mine = records.get(i)
+        first = stored.get((draft.site_id, draft.event_id))
+        if mine is not None and mine["record_id"] in inserted:
+            outcomes.append((inserted[mine["record_id"]], True))
+        elif first is not None:
+            outcomes.append((first, False))
+        elif i in problems:
+            outcomes.append(problems[i])
+        else:  # its event_id was taken, and the row was gone again before the read
+            outcomes.append(LookupError(f"consent event {draft.event_id} vanished while stored"))
+    return outcomes
