@@ -9,27 +9,10 @@ from typing import Any
 
 import asyncpg
 
-RECORD_COLUMNS = (
-    "site_id",
-    "record_id",
-    "event_id",
-    "visitor_id",
-    "action",
-    "surface",
-    "purposes",
-    "policy_version",
-    "policy_sha256",
-    "language",
-    "page_origin",
-    "page_path",
-    "gpc",
-    "user_agent",
-    "widget_version",
-    "request_id",
-    "created_at",
-    "valid_until",
-    "receipt",
-)
+from ..receipts import CANONICAL_FIELDS
+
+# Every field a receipt covers, then the receipt: the stored row is exactly what was signed.
+RECORD_COLUMNS = (*CANONICAL_FIELDS, "receipt")
 _COLUMNS = ", ".join(RECORD_COLUMNS)
 _PARAMS = ", ".join(f"${i}" for i in range(1, len(RECORD_COLUMNS) + 1))
 # Column types for unnest(): one array parameter per column, jsonb sent as text.
