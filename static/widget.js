@@ -177,7 +177,7 @@ textarea{height:6em}
       cfg.purposes.forEach(({ key: k, required: q }) => P[k] = !!(q || (a == 'accept_all' ? !(GPC && k == 'marketing') : a == 'custom' && sel[k])))
       st = { visitor_id: vid(), policy_version: p.version, purposes: P, decided_at: new Date().toISOString() }
       ls(K, st)
-      post('consents', { event_id: uid(), visitor_id: st.visitor_id, policy_version: p.version, action: a, purposes: P, page_url: L.href, surface: sf, language: cfg.locale })
+      post('consents', { event_id: uid(), visitor_id: st.visitor_id, policy_version: p.version, action: a, purposes: P, page_url: L.href, surface: sf, language: cfg.locale, gpc: GPC })
       BN && BN.remove()
       BN = 0
       sync()

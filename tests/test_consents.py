@@ -135,6 +135,35 @@ async def test_the_server_decides_each_purpose(
     assert row["action"] == action
 
 
+@pytest.mark.parametrize("signal", [True, False, "yes"])
+async def test_gpc_from_the_body_counts_like_the_header(
+    client: TestClient[Any, Any], db: asyncpg.Connection, tenant: Tenant, signal: Any
+) -> None:
+    # Browsers that expose navigator.globalPrivacyControl but send no Sec-GPC header.
+    body = {**consent_body(tenant, action="accept_all"), "gpc": signal}
+    r = await post(client, tenant.site_key, "consents", body)
+    if not isinstance(signal, bool):
+        assert r.status == 422
+        assert "gpc" in (await r.json())["errors"]
+        assert await records(db, tenant) == []
+        return
+    assert r.status == 201, await r.text()
+    [row] = await records(db, tenant)
+    assert row["gpc"] is signal
+    assert row["purposes"]["marketing"] is (not signal)
+
+
+async def test_the_body_cannot_switch_off_the_gpc_header(
+    client: TestClient[Any, Any], db: asyncpg.Connection, tenant: Tenant
+) -> None:
+    body = {**consent_body(tenant, action="accept_all"), "gpc": False}
+    r = await post(client, tenant.site_key, "consents", body, headers={"Sec-GPC": "1"})
+    assert r.status == 201, await r.text()
+    [row] = await records(db, tenant)
+    assert row["gpc"] is True
+    assert row["purposes"]["marketing"] is False
+
+
 async def test_unknown_purpose_is_422_and_nothing_is_stored(
     client: TestClient[Any, Any], db: asyncpg.Connection, tenant: Tenant
 ) -> None:
@@ -366,7 +395,7 @@ async def test_consent_log_is_append_only(
         ({"policy_version": 0}, "policy_version"),
         ({"page_url": None}, "page_url"),
         ({"receipt": "v1.forged"}, "receipt"),
-        ({"gpc": False}, "gpc"),
+        ({"gpc": 1}, "gpc"),
     ],
 )
 async def test_consent_validation(

@@ -335,6 +335,22 @@ async def test_gpc_keeps_marketing_off(
     assert v.errors == []
 
 
+async def test_gpc_signal_without_the_header_is_recorded(
+    visit: Visitor, host: HostSite, shop: Tenant, db: asyncpg.Connection
+) -> None:
+    # Chromium exposes no Sec-GPC header here: only the JavaScript signal is set.
+    v = await visit(host.url())
+    await v.page.add_init_script(
+        "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', {get: () => true})"
+    )
+    await v.page.reload()
+    await v.page.get_by_role("button", name="Accept all").click()
+    rows = await eventually(lambda: consent_rows(db, shop))
+    assert rows[0]["gpc"] is True
+    assert rows[0]["purposes"]["marketing"] is False
+    assert v.errors == []
+
+
 async def test_gtag_consent_mode(visit: Visitor, host: HostSite, shop: Tenant) -> None:
     v = await visit(host.url(gtag="on"))
     await notice_shown(v)

@@ -264,6 +264,8 @@ class ConsentEventSchema(_Common):
     action = Text(required=True, validate=validate.OneOf(CONSENT_ACTIONS))
     purposes = BoolMap(load_default=dict)
     surface = Text(load_default="banner", validate=validate.OneOf(CONSENT_SURFACES))
+    # navigator.globalPrivacyControl, for browsers that expose the signal but send no Sec-GPC.
+    gpc = StrictBool(load_default=False)
 
 
 class BeaconSchema(WidgetSchema):

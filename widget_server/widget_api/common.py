@@ -95,7 +95,7 @@ class ClientFacts:
 
 def client_facts(request: web.Request, site: Site, body: Mapping[str, Any]) -> ClientFacts:
     return ClientFacts(
-        gpc=request.headers.get("Sec-GPC", "").strip() == "1",
+        gpc=request.headers.get("Sec-GPC", "").strip() == "1" or body.get("gpc") is True,
         user_agent=header_text(request, "User-Agent", USER_AGENT_LIMIT)
         if site.store_user_agent
         else None,
