@@ -15,7 +15,7 @@ from aiohttp import web
 from . import logs
 from .db import TRANSIENT_ERRORS, Database, create_pool, schema_is_current
 from .http import MERCHANT_BODY_LIMIT, json_response
-from .keys import DB, REQUEST_ID, SETTINGS, STATE
+from .keys import DB, REQUEST_ID, SETTINGS
 from .problems import ProblemError, from_error, problem_response
 from .settings import Settings
 
@@ -140,7 +140,6 @@ def create_app(settings: Settings) -> web.Application:
         client_max_size=MERCHANT_BODY_LIMIT,
     )
     app[SETTINGS] = settings
-    app[STATE] = {}
     app.cleanup_ctx.append(_database)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

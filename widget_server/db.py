@@ -7,7 +7,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
 import warnings
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -173,14 +172,6 @@ class Database:
         async with self.connection() as conn, conn.transaction():
             yield conn
 
-    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
-        async with self.connection() as conn:
-            return list(await conn.fetch(query, *args))
-
-    async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
-        async with self.connection() as conn:
-            return await conn.fetchrow(query, *args)
-
 
 class EmbeddedPostgres:
     """A real Postgres in a local folder (pgserver), stopped when this object is closed."""
@@ -231,7 +222,3 @@ def database_url(configured: str | None, data_dir: Path) -> Iterator[str]:
     finally:
         embedded.stop()
         log.info("embedded postgres stopped")
-
-
-def env_flag(name: str) -> bool:
-    return os.environ.get(name, "").lower() in ("1", "true", "yes", "on")

@@ -12,6 +12,4 @@ if TYPE_CHECKING:
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 DB: web.AppKey[Database] = web.AppKey("db")
-# Filled by the widget API; typed loosely here to keep this module free of feature imports.
-STATE: web.AppKey[dict[str, object]] = web.AppKey("state")
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id", str)

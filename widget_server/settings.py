@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -65,7 +65,6 @@ class Settings:
     requests_per_site_per_hour: int = 300
     config_cache_seconds: float = 5.0
     group_commit: bool = True
-    extra: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_env(
@@ -119,7 +118,6 @@ class Settings:
             ),
             config_cache_seconds=_float(env, "WIDGET_CONFIG_CACHE_SECONDS", 5.0),
             group_commit=_bool(env, "WIDGET_GROUP_COMMIT", True),
-            extra={k: v for k, v in env.items() if k.startswith("WIDGET_SMTP_")},
         )
 
 
