@@ -76,6 +76,7 @@ async def test_a_request_is_stored_with_its_consent_record(
     assert (req["policy_version"], req["language"]) == (1, "en")
     [rec] = await rows(db, "consent_records", tenant)
     assert (rec["action"], rec["surface"], rec["event_id"]) == ("accept_terms", "form", None)
+    assert rec["purposes"] == {"necessary": True}
     assert rec["request_id"] == req["request_id"]
     assert rec["visitor_id"] == VISITOR
     assert rec["policy_version"] == 1

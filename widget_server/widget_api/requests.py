@@ -94,7 +94,8 @@ async def store(
             visitor_id=sub.body["visitor_id"],
             action="accept_terms",
             surface="form",
-            purposes={},
+            # Agreeing to the terms grants what is always granted and decides nothing else.
+            purposes={p.key: True for p in site.purposes if p.required},
             policy=policy,
             language=language,
             page=sub.page,
