@@ -7,18 +7,18 @@ import asyncio
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 import asyncpg
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchutil import free_port, wait_ready, with_database  # noqa: E402
 
 from widget_server.db import connect, migrate  # noqa: E402
 from widget_server.queries import merchants, policies, sites  # noqa: E402
@@ -38,16 +38,6 @@ SELECT $1, gen_random_uuid(), gen_random_uuid(), 'visitor_' || g,
        now() - g * interval '1 second', now() - g * interval '1 second'
 FROM generate_series(1, $2) AS g
 """
-
-
-def with_database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path="/" + name))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -93,19 +83,6 @@ async def download(base: str, path: str, key: str) -> tuple[int, int, float]:
     return size, lines, time.perf_counter() - started
 
 
-async def wait_ready(base: str) -> None:
-    async with aiohttp.ClientSession() as session:
-        for _ in range(300):
-            try:
-                async with session.get(base + "/readyz") as r:
-                    if r.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError("the server did not become ready")
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(description=USAGE)
     parser.add_argument("--rows", type=int, default=100_000)
@@ -133,7 +110,8 @@ async def main() -> None:
             [sys.executable, "-m", "widget_server", "serve"], cwd=ROOT, env=env
         )
         base = f"http://127.0.0.1:{port}"
-        await wait_ready(base)
+        async with aiohttp.ClientSession() as session:
+            await wait_ready(session, base, server)
         # Warm up every code path on a small page and a filtered (tiny) export first.
         await download(base, f"/v1/sites/{site_key}/requests?limit=50", key)
         await download(

@@ -9,7 +9,6 @@ import os
 import random
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -20,13 +19,14 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 import asyncpg
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchutil import free_port, wait_ready, with_database  # noqa: E402
 
 from widget_server.db import connect, migrate  # noqa: E402
 from widget_server.queries import merchants, policies, sites  # noqa: E402
@@ -77,16 +77,6 @@ class Run:
     def pct(self, q: float) -> float:
         ordered = sorted(self.latencies)
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else 0.0
-
-
-def with_database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path="/" + name))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def cpu_seconds(pid: int) -> float:
@@ -143,22 +133,6 @@ async def transactions(url: str) -> int:
     finally:
         await conn.close()
     return int(value)
-
-
-async def wait_ready(
-    session: aiohttp.ClientSession, base: str, server: subprocess.Popen[bytes]
-) -> None:
-    for _ in range(300):
-        if server.poll() is not None:
-            raise RuntimeError(f"the server exited with status {server.returncode}")
-        try:
-            async with session.get(base + "/readyz") as r:
-                if r.status == 200:
-                    return
-        except aiohttp.ClientError:
-            pass
-        await asyncio.sleep(0.1)
-    raise RuntimeError("the server did not become ready in 30 s")
 
 
 async def fire(
