@@ -16,6 +16,7 @@ import rjsmin
 from aiohttp import web
 
 from . import __version__
+from .http import not_modified
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -106,13 +107,6 @@ def load_widget(static_dir: Path | None = None) -> WidgetAsset:
     return build_asset(find_widget(static_dir).read_text(encoding="utf-8"))
 
 
-def _etag_matches(header: str, etag: str) -> bool:
-    if header.strip() == "*":
-        return True
-    tags = (tag.strip() for tag in header.split(","))
-    return any(tag.removeprefix("W/") == etag for tag in tags)
-
-
 def _respond(request: web.Request, asset: WidgetAsset, cache_control: str) -> web.Response:
     headers = {
         "Cache-Control": cache_control,
@@ -122,7 +116,7 @@ def _respond(request: web.Request, asset: WidgetAsset, cache_control: str) -> we
         "X-Content-Type-Options": "nosniff",
         "Cross-Origin-Resource-Policy": "cross-origin",
     }
-    if _etag_matches(request.headers.get("If-None-Match", ""), asset.etag):
+    if not_modified(request.headers.get("If-None-Match"), asset.etag):
         return web.Response(status=304, headers=headers)
     body, coding = asset.encoded(request.headers.get("Accept-Encoding", ""))
     if coding is not None:

@@ -11,6 +11,7 @@ from aiohttp import web
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from ..http import not_modified
 from ..keys import SETTINGS
 from ..texts import texts_for
 from .common import rfc3339
@@ -156,16 +157,6 @@ def rendered(site: Site, lang: str, public_url: str) -> tuple[bytes, str]:
         hit = (body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
         site.rendered[chosen] = hit
     return hit
-
-
-def not_modified(if_none_match: str | None, etag: str) -> bool:
-    """If-None-Match uses the weak comparison (RFC 9110 13.1.2)."""
-    if not if_none_match:
-        return False
-    if if_none_match.strip() == "*":
-        return True
-    tags = (t.strip().removeprefix("W/") for t in if_none_match.split(","))
-    return etag in tags
 
 
 @widget_endpoint
