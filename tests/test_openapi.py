@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import jsonschema_rs
-import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from schemathesis.specs.openapi.definitions import OPENAPI_31
 
 from tests.conftest import Tenant
@@ -172,51 +167,3 @@ async def test_docs_page_is_local_and_strict(client: Client) -> None:
     init = await (await client.get("/docs/init.js")).text()
     assert "validatorUrl: null" in init
     assert 'data-spec="/openapi.json"' in html
-
-
-def _chromium() -> str | None:
-    for candidate in (os.environ.get("CHROMIUM_PATH", ""), "/usr/bin/chromium"):
-        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
-            return candidate
-    return None
-
-
-@pytest.mark.browser
-async def test_docs_render_offline_in_a_browser(
-    aiohttp_server: Callable[..., Awaitable[TestServer]],
-    make_app: Callable[..., web.Application],
-    db: asyncpg.Connection,
-) -> None:
-    try:
-        from playwright.async_api import async_playwright
-    except ImportError:  # pragma: no cover
-        pytest.skip("playwright is not installed")
-    executable = _chromium()
-    if executable is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("no Chromium for the docs rendering test")
-        pytest.skip("no Chromium (set CHROMIUM_PATH)")
-    server = await aiohttp_server(make_app())
-    base = f"http://127.0.0.1:{server.port}"
-    outside: list[str] = []
-    problems: list[str] = []
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=executable,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        page = await browser.new_page()
-        page.on(
-            "request", lambda req: None if req.url.startswith(base) else outside.append(req.url)
-        )
-        page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-        page.on("pageerror", lambda exc: problems.append(str(exc)))
-        await page.goto(f"{base}/docs")
-        await page.locator(
-            ".opblock-summary-path", has_text="/v1/sites/{site_key}/requests/export"
-        ).first.wait_for()
-        assert await page.locator(".opblock").count() >= len(OPERATIONS)
-        assert await page.locator("text=Unable to render this definition").count() == 0
-        await browser.close()
-    assert outside == []
-    assert problems == []
