@@ -12,10 +12,10 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from . import __version__, logs
-from .db import MigrationError, database_url
-from .origins import normalize_origin
-from .settings import Settings, SettingsError
+from widget_server import __version__, logs
+from widget_server.db import MigrationError, database_url
+from widget_server.origins import normalize_origin
+from widget_server.settings import Settings, SettingsError
 
 EXIT_CONFIG = 2
 
@@ -90,7 +90,7 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 
 
 def _run(coro: Coroutine[Any, Any, Any]) -> Any:
-    from .runner import run
+    from widget_server.runner import run
 
     return run(coro)
 
@@ -130,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings, url: str, origins: list[str]) -> int:
-    from . import commands
+    from widget_server import commands
 
     if args.verb == "serve":
         _run(commands.cmd_serve(settings, url))
@@ -140,7 +140,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings, url: str, origins: l
             f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else "")
         )
     elif args.verb == "demo":
-        from .demo import run_demo
+        from widget_server.demo import run_demo
 
         _run(run_demo(settings, url, args.host_page_port or settings.port + 1))
     elif args.verb == "merchant":

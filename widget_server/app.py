@@ -12,12 +12,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import asyncpg
 from aiohttp import web
 
-from . import logs
-from .db import TRANSIENT_ERRORS, Database, create_pool, schema_is_current
-from .http import MERCHANT_BODY_LIMIT, json_response
-from .keys import DB, REQUEST_ID, SETTINGS
-from .problems import ProblemError, from_error, problem_response
-from .settings import Settings
+from widget_server import logs
+from widget_server.db import TRANSIENT_ERRORS, Database, create_pool, schema_is_current
+from widget_server.http import MERCHANT_BODY_LIMIT, json_response
+from widget_server.keys import DB, REQUEST_ID, SETTINGS
+from widget_server.problems import ProblemError, from_error, problem_response
+from widget_server.settings import Settings
 
 log = logging.getLogger("widget_server.app")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -149,8 +149,8 @@ def create_app(settings: Settings) -> web.Application:
 
 def _setup_features(app: web.Application) -> None:
     # Imported here so that importing widget_server.app stays cheap and side-effect free.
-    from . import merchant_api, pages, widget_api
-    from .assets import add_widget_routes
+    from widget_server import merchant_api, pages, widget_api
+    from widget_server.assets import add_widget_routes
 
     add_widget_routes(app)
     widget_api.setup(app)

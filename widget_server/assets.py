@@ -15,8 +15,8 @@ import brotli
 import rjsmin
 from aiohttp import web
 
-from . import __version__
-from .http import not_modified
+from widget_server import __version__
+from widget_server.http import not_modified
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

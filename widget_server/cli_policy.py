@@ -9,8 +9,8 @@ from pathlib import Path
 
 import asyncpg
 
-from . import receipts
-from .queries import consents, policies, sites
+from widget_server import receipts
+from widget_server.queries import consents, policies, sites
 
 _ATX_HEADING = re.compile(r" {0,3}#{1,6}[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*")
 _SETEXT_UNDERLINE = re.compile(r" {0,3}(?:=+|-+)[ \t]*")

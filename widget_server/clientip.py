@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 
 from aiohttp import web
 
-from .settings import IPNetwork
+from widget_server.settings import IPNetwork
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 UNKNOWN = "unknown"

@@ -9,11 +9,11 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
-from .app import create_app
-from .db import connect, migrate
-from .queries import merchants, retention, sites
-from .runner import serve
-from .settings import Secret, Settings
+from widget_server.app import create_app
+from widget_server.db import connect, migrate
+from widget_server.queries import merchants, retention, sites
+from widget_server.runner import serve
+from widget_server.settings import Secret, Settings
 
 log = logging.getLogger("widget_server.cli")
 
@@ -94,7 +94,7 @@ async def cmd_site_create(
 async def cmd_policy_publish(
     url: str, site_key: str, path: Path, title: str | None, language: str | None
 ) -> int:
-    from .cli_policy import publish_policy_file
+    from widget_server.cli_policy import publish_policy_file
 
     conn = await connect(url)
     try:
@@ -110,7 +110,7 @@ async def cmd_policy_publish(
 
 
 async def cmd_consent_verify(url: str, secret: str, record_id: uuid.UUID) -> int:
-    from .cli_policy import verify_consent
+    from widget_server.cli_policy import verify_consent
 
     conn = await connect(url)
     try:

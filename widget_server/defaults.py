@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .texts import DEFAULT_TEXTS
+from widget_server.texts import DEFAULT_TEXTS
 
 
 def localized(key: str) -> dict[str, str]:

@@ -11,13 +11,13 @@ from pathlib import Path
 import asyncpg
 from aiohttp import web
 
-from . import apikeys
-from .app import create_app
-from .commands import cmd_migrate, snippet
-from .db import connect
-from .queries import merchants, policies, sites
-from .runner import serve
-from .settings import Secret, Settings
+from widget_server import apikeys
+from widget_server.app import create_app
+from widget_server.commands import cmd_migrate, snippet
+from widget_server.db import connect
+from widget_server.queries import merchants, policies, sites
+from widget_server.runner import serve
+from widget_server.settings import Secret, Settings
 
 DEMO_MERCHANT = "Demo merchant"
 DEMO_SITE = "Demo site"

@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .problems import ProblemError
+from widget_server.problems import ProblemError
 
 WIDGET_BODY_LIMIT = 64 * 1024
 MERCHANT_BODY_LIMIT = 1024 * 1024

@@ -11,9 +11,9 @@ import asyncpg
 from aiohttp import web
 from markdown_it import MarkdownIt
 
-from .keys import DB, SETTINGS
-from .queries import permissions, policies, sites
-from .tokens import read_unsubscribe_token
+from widget_server.keys import DB, SETTINGS
+from widget_server.queries import permissions, policies, sites
+from widget_server.tokens import read_unsubscribe_token
 
 STYLE = (
     "body{font:1rem/1.6 system-ui,sans-serif;color:#111827;background:#fff;margin:0}"

@@ -8,10 +8,10 @@ from typing import Any
 import aiohttp_cors
 from aiohttp import web
 
-from ..keys import SETTINGS
-from . import consents, docs, exports, keys, policies, requests, sites
-from .auth import require_key
-from .operations import Operation
+from widget_server.keys import SETTINGS
+from widget_server.merchant_api import consents, docs, exports, keys, policies, requests, sites
+from widget_server.merchant_api.auth import require_key
+from widget_server.merchant_api.operations import Operation
 
 # Exports come before requests, and the request id's pattern refuses `export` (operations.py).
 OPERATIONS: tuple[Operation, ...] = (

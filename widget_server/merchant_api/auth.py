@@ -9,12 +9,12 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from .. import apikeys
-from ..keys import DB
-from ..problems import ProblemError
-from ..queries import merchant_keys
-from .operations import Handler
-from .ownership import path_is_owned
+from widget_server import apikeys
+from widget_server.keys import DB
+from widget_server.problems import ProblemError
+from widget_server.queries import merchant_keys
+from widget_server.merchant_api.operations import Handler
+from widget_server.merchant_api.ownership import path_is_owned
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="widget-server"'}
 # Compared against when no key row matches, so an unknown key costs the same work as a wrong one.

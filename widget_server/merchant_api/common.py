@@ -11,15 +11,15 @@ from typing import Any
 from aiohttp import web
 from marshmallow import EXCLUDE, Schema, ValidationError
 
-from ..http import MERCHANT_BODY_LIMIT, json_response, read_json
-from ..keys import DB, SETTINGS
-from ..problems import ProblemError, validation_error
-from ..queries import merchant_sites
-from ..queries.merchant_filters import TimeWindow
-from ..schemas.merchant import unstorable_text
-from . import pagination
-from .auth import principal
-from .ownership import not_found, site_key_in, uuid_in
+from widget_server.http import MERCHANT_BODY_LIMIT, json_response, read_json
+from widget_server.keys import DB, SETTINGS
+from widget_server.problems import ProblemError, validation_error
+from widget_server.queries import merchant_sites
+from widget_server.queries.merchant_filters import TimeWindow
+from widget_server.schemas.merchant import unstorable_text
+from widget_server.merchant_api import pagination
+from widget_server.merchant_api.auth import principal
+from widget_server.merchant_api.ownership import not_found, site_key_in, uuid_in
 
 __all__ = ["not_found", "site_key_in"]  # re-exported for the handlers
 

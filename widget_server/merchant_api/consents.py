@@ -7,14 +7,21 @@ from typing import Any
 
 from aiohttp import web
 
-from .. import receipts
-from ..keys import DB
-from ..queries import merchant_consents
-from ..queries.merchant_consents import ConsentFilter
-from ..schemas.merchant import ConsentListQuery, ConsentRecordPage, ConsentRecordSchema
-from . import pagination
-from .common import load_query, owned_site, page, secret, time_cursor, time_window
-from .operations import Operation
+from widget_server import receipts
+from widget_server.keys import DB
+from widget_server.queries import merchant_consents
+from widget_server.queries.merchant_consents import ConsentFilter
+from widget_server.schemas.merchant import ConsentListQuery, ConsentRecordPage, ConsentRecordSchema
+from widget_server.merchant_api import pagination
+from widget_server.merchant_api.common import (
+    load_query,
+    owned_site,
+    page,
+    secret,
+    time_cursor,
+    time_window,
+)
+from widget_server.merchant_api.operations import Operation
 
 
 def consent_filter(site: Mapping[str, Any], query: Mapping[str, Any]) -> ConsentFilter:

@@ -10,10 +10,10 @@ from urllib.parse import urlsplit
 import openapi_ui_bundles.swagger_ui
 from aiohttp import web
 
-from ..keys import SETTINGS
-from ..problems import ProblemError
-from . import openapi
-from .operations import Operation
+from widget_server.keys import SETTINGS
+from widget_server.problems import ProblemError
+from widget_server.merchant_api import openapi
+from widget_server.merchant_api.operations import Operation
 
 # Swagger UI 5 (this bundle) renders OpenAPI 3.1 as it is; version 4 could not.
 SWAGGER_DIR = Path(openapi_ui_bundles.swagger_ui.static_path)

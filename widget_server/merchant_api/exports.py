@@ -13,18 +13,18 @@ from typing import Any
 
 from aiohttp import web
 
-from ..keys import DB, REQUEST_ID
-from ..queries import merchant_consents, merchant_requests
-from ..schemas.merchant import (
+from widget_server.keys import DB, REQUEST_ID
+from widget_server.queries import merchant_consents, merchant_requests
+from widget_server.schemas.merchant import (
     ConsentExportQuery,
     ConsentRecordSchema,
     InfoRequestSchema,
     RequestExportQuery,
 )
-from .common import load_query, owned_site, secret
-from .consents import consent_filter, with_verdict
-from .operations import Operation
-from .requests import request_filter
+from widget_server.merchant_api.common import load_query, owned_site, secret
+from widget_server.merchant_api.consents import consent_filter, with_verdict
+from widget_server.merchant_api.operations import Operation
+from widget_server.merchant_api.requests import request_filter
 
 log = logging.getLogger("widget_server.merchant_api.exports")
 BATCH = 500  # rows per cursor fetch and per chunk written: memory stays at about one batch

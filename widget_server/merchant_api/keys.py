@@ -7,21 +7,29 @@ from typing import Any
 
 from aiohttp import web
 
-from .. import apikeys
-from ..http import json_response
-from ..keys import DB
-from ..queries import merchant_keys, merchants
-from ..schemas.merchant import (
+from widget_server import apikeys
+from widget_server.http import json_response
+from widget_server.keys import DB
+from widget_server.queries import merchant_keys, merchants
+from widget_server.schemas.merchant import (
     ApiKeyCreatedSchema,
     ApiKeyCreateSchema,
     ApiKeyPage,
     ApiKeySchema,
     ListQuery,
 )
-from . import pagination
-from .auth import principal
-from .common import load_body, load_query, not_found, page, path_uuid, secret, time_cursor
-from .operations import Operation
+from widget_server.merchant_api import pagination
+from widget_server.merchant_api.auth import principal
+from widget_server.merchant_api.common import (
+    load_body,
+    load_query,
+    not_found,
+    page,
+    path_uuid,
+    secret,
+    time_cursor,
+)
+from widget_server.merchant_api.operations import Operation
 
 SCOPE = "api-keys"  # cursors are per merchant already: the key decides whose list it is
 

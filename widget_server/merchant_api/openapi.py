@@ -9,12 +9,17 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
-from .. import __version__
-from ..problems import CONTENT_TYPE as PROBLEM
-from ..schemas.merchant import ProblemSchema
-from . import widget_docs
-from .operations import Operation
-from .problem_docs import PROBLEMS, RETRY_AFTER, problem_example, problem_refs
+from widget_server import __version__
+from widget_server.problems import CONTENT_TYPE as PROBLEM
+from widget_server.schemas.merchant import ProblemSchema
+from widget_server.merchant_api import widget_docs
+from widget_server.merchant_api.operations import Operation
+from widget_server.merchant_api.problem_docs import (
+    PROBLEMS,
+    RETRY_AFTER,
+    problem_example,
+    problem_refs,
+)
 
 DESCRIPTION = """\
 Two APIs. The **widget API** is what `widget.js` calls from visitors' browsers: no credentials,

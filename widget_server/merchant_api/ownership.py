@@ -7,9 +7,9 @@ from collections.abc import Mapping
 
 import asyncpg
 
-from ..problems import ProblemError
-from ..queries import merchant_keys, merchant_requests, merchant_sites
-from ..schemas.merchant_fields import UNSTORABLE
+from widget_server.problems import ProblemError
+from widget_server.queries import merchant_keys, merchant_requests, merchant_sites
+from widget_server.schemas.merchant_fields import UNSTORABLE
 
 MAX_SITE_KEY = 100
 

@@ -12,8 +12,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from ..problems import ProblemError
-from ..queries.merchant_filters import TimeKey
+from widget_server.problems import ProblemError
+from widget_server.queries.merchant_filters import TimeKey
 
 MAC_BYTES = 16
 

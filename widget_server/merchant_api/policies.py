@@ -7,19 +7,26 @@ from typing import Any
 
 from aiohttp import web
 
-from ..http import json_response
-from ..keys import DB
-from ..queries import merchant_sites, policies
-from ..schemas.merchant import (
+from widget_server.http import json_response
+from widget_server.keys import DB
+from widget_server.queries import merchant_sites, policies
+from widget_server.schemas.merchant import (
     SHA256_RULE,
     ListQuery,
     PolicyCreateSchema,
     PolicyPage,
     PolicySchema,
 )
-from . import pagination
-from .common import load_body, load_query, owned_site, page, public_url, secret
-from .operations import Operation
+from widget_server.merchant_api import pagination
+from widget_server.merchant_api.common import (
+    load_body,
+    load_query,
+    owned_site,
+    page,
+    public_url,
+    secret,
+)
+from widget_server.merchant_api.operations import Operation
 
 
 def _shown(base_url: str, site_key: str, row: Any) -> dict[str, Any]:

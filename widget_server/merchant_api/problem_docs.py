@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any
 
-from ..problems import SLUGS, TYPE_BASE
+from widget_server.problems import SLUGS, TYPE_BASE
 
 # name, description, and an example detail, per status every operation may answer with.
 PROBLEMS: dict[int, tuple[str, str, str]] = {

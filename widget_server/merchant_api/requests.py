@@ -7,18 +7,18 @@ from typing import Any
 
 from aiohttp import web
 
-from ..http import json_response
-from ..keys import DB
-from ..queries import merchant_requests
-from ..queries.merchant_requests import RequestFilter
-from ..schemas.merchant import (
+from widget_server.http import json_response
+from widget_server.keys import DB
+from widget_server.queries import merchant_requests
+from widget_server.queries.merchant_requests import RequestFilter
+from widget_server.schemas.merchant import (
     InfoRequestPage,
     InfoRequestSchema,
     RequestListQuery,
     RequestStatusPatchSchema,
 )
-from . import pagination
-from .common import (
+from widget_server.merchant_api import pagination
+from widget_server.merchant_api.common import (
     load_body,
     load_query,
     not_found,
@@ -29,7 +29,7 @@ from .common import (
     time_cursor,
     time_window,
 )
-from .operations import Operation
+from widget_server.merchant_api.operations import Operation
 
 NO_REQUEST = "No such request for this site."
 

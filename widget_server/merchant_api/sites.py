@@ -8,15 +8,15 @@ from typing import Any
 
 from aiohttp import web
 
-from ..http import json_response
-from ..keys import DB
-from ..problems import ProblemError
-from ..queries import merchant_sites, sites
-from ..schemas.merchant import ListQuery, page_of
-from ..schemas.site import SITE_INPUT_FIELDS, SiteInputSchema, SiteSchema
-from . import pagination
-from .auth import principal
-from .common import (
+from widget_server.http import json_response
+from widget_server.keys import DB
+from widget_server.problems import ProblemError
+from widget_server.queries import merchant_sites, sites
+from widget_server.schemas.merchant import ListQuery, page_of
+from widget_server.schemas.site import SITE_INPUT_FIELDS, SiteInputSchema, SiteSchema
+from widget_server.merchant_api import pagination
+from widget_server.merchant_api.auth import principal
+from widget_server.merchant_api.common import (
     load,
     load_body,
     load_query,
@@ -29,7 +29,7 @@ from .common import (
     site_key_in,
     time_cursor,
 )
-from .operations import Operation
+from widget_server.merchant_api.operations import Operation
 
 SitePage = page_of(SiteSchema, "SitePage")
 SCOPE = "sites"

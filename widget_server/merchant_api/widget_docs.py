@@ -9,11 +9,11 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
-from ..defaults import default_form
-from ..problems import CONTENT_TYPE as PROBLEM
-from ..schemas import widget
-from ..schemas.merchant import ProblemSchema, UtcDateTime
-from .problem_docs import problem_refs
+from widget_server.defaults import default_form
+from widget_server.problems import CONTENT_TYPE as PROBLEM
+from widget_server.schemas import widget
+from widget_server.schemas.merchant import ProblemSchema, UtcDateTime
+from widget_server.merchant_api.problem_docs import problem_refs
 
 TAGS = [{"name": "Widget API"}, {"name": "Public pages"}, {"name": "Operations"}]
 WIDGET = "/v1/widget/{site_key}"

@@ -9,7 +9,7 @@ from typing import Any
 
 import asyncpg
 
-from ..receipts import CANONICAL_FIELDS
+from widget_server.receipts import CANONICAL_FIELDS
 
 # Every field a receipt covers, then the receipt: the stored row is exactly what was signed.
 RECORD_COLUMNS = (*CANONICAL_FIELDS, "receipt")

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from .merchant_filters import TimeKey, TimeWindow, Where
+from widget_server.queries.merchant_filters import TimeKey, TimeWindow, Where
 
 # Every canonical field of a receipt, so each row can be verified again.
 CONSENT_COLUMNS = """site_id, record_id, event_id, visitor_id, action, surface, purposes, policy_version,

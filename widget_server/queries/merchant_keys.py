@@ -6,7 +6,7 @@ import uuid
 
 import asyncpg
 
-from .merchant_filters import TimeKey
+from widget_server.queries.merchant_filters import TimeKey
 
 KEY_COLUMNS = "merchant_id, key_id, lookup, name, scopes, created_at, last_used_at, revoked_at"
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from .merchant_filters import TimeKey, TimeWindow, Where
+from widget_server.queries.merchant_filters import TimeKey, TimeWindow, Where
 
 REQUEST_COLUMNS = """request_id, status, spam_reason, fields, email, marketing_opt_in, visitor_id,
     policy_version, language, page_origin, page_path, created_at, updated_at"""

@@ -7,9 +7,9 @@ from typing import Any
 
 import asyncpg
 
-from .merchant_filters import TimeKey
-from .policies import POLICY_COLUMNS
-from .sites import SITE_COLUMNS
+from widget_server.queries.merchant_filters import TimeKey
+from widget_server.queries.policies import POLICY_COLUMNS
+from widget_server.queries.sites import SITE_COLUMNS
 
 # The current policy version rides along so a site answer needs one query.
 OWNED_COLUMNS = f"""{SITE_COLUMNS},

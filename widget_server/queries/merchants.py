@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from .. import apikeys
+from widget_server import apikeys
 
 
 async def create_merchant(conn: asyncpg.Connection, name: str) -> uuid.UUID:

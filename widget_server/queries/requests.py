@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 
-from ..ids import uuid7
+from widget_server.ids import uuid7
 
 REQUEST_COLUMNS = """site_id, request_id, event_id, visitor_id, fields, email, marketing_opt_in,
     status, spam_reason, policy_version, language, page_origin, page_path, created_at, updated_at"""

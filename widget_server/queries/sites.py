@@ -9,8 +9,8 @@ from typing import Any
 
 import asyncpg
 
-from ..defaults import DEFAULT_THEME, default_form, default_purposes
-from ..ids import new_site_key
+from widget_server.defaults import DEFAULT_THEME, default_form, default_purposes
+from widget_server.ids import new_site_key
 
 SITE_KEY_FORMAT = re.compile(r"[A-Za-z0-9_-]{1,64}")
 SITE_COLUMNS = """merchant_id, site_id, site_key, name, allowed_origins, default_locale, time_zone,

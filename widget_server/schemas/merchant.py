@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from .merchant_fields import LanguageTag, TimeBound, UtcDateTime, unstorable_text
+from widget_server.schemas.merchant_fields import (
+    LanguageTag,
+    TimeBound,
+    UtcDateTime,
+    unstorable_text,
+)
 
 __all__ = ["UtcDateTime", "unstorable_text"]  # also used by the API's helpers and docs
 

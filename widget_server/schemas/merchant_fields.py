@@ -9,7 +9,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate
 
-from ..origins import normalize_origin
+from widget_server.origins import normalize_origin
 
 MAX_TEXT = 2000
 # Field ranges spelled out (not just \d{2}) so the documented pattern admits no month 13 or hour 24.

@@ -17,9 +17,9 @@ from marshmallow import (
     validates_schema,
 )
 
-from ..defaults import DEFAULT_THEME, default_form, default_purposes, localized
-from ..texts import DEFAULT_TEXTS
-from .merchant_fields import (
+from widget_server.defaults import DEFAULT_THEME, default_form, default_purposes, localized
+from widget_server.texts import DEFAULT_TEXTS
+from widget_server.schemas.merchant_fields import (
     LANGUAGE_TAG,
     MAX_TEXT,
     LanguageTag,

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
-from ..origins import normalize_origin
+from widget_server.origins import normalize_origin
 
 CONSENT_ACTIONS = ("accept_all", "reject_all", "custom", "withdraw")
 CONSENT_SURFACES = ("banner", "preferences")

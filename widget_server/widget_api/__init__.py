@@ -6,12 +6,12 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from ..keys import SETTINGS
-from ..limits import RateLimiter
-from . import config, consents, cors, events, requests
-from .batch import GroupWriter
-from .sitecache import SiteCache, listen_for_changes
-from .state import CONSENTS, LIMITER, SALTS, SITE_CACHE, VIEWS
+from widget_server.keys import SETTINGS
+from widget_server.limits import RateLimiter
+from widget_server.widget_api import config, consents, cors, events, requests
+from widget_server.widget_api.batch import GroupWriter
+from widget_server.widget_api.sitecache import SiteCache, listen_for_changes
+from widget_server.widget_api.state import CONSENTS, LIMITER, SALTS, SITE_CACHE, VIEWS
 
 PREFIX = "/v1/widget/{site_key}"
 

@@ -12,14 +12,14 @@ import asyncpg
 from aiohttp import web
 from marshmallow import Schema, ValidationError
 
-from ..clientip import client_ip
-from ..http import WIDGET_BODY_LIMIT, read_json
-from ..keys import SETTINGS
-from ..problems import ProblemError, validation_error
-from ..schemas.widget import PageLocation
-from .cors import require_origin
-from .sitecache import Site
-from .state import LIMITER
+from widget_server.clientip import client_ip
+from widget_server.http import WIDGET_BODY_LIMIT, read_json
+from widget_server.keys import SETTINGS
+from widget_server.problems import ProblemError, validation_error
+from widget_server.schemas.widget import PageLocation
+from widget_server.widget_api.cors import require_origin
+from widget_server.widget_api.sitecache import Site
+from widget_server.widget_api.state import LIMITER
 
 USER_AGENT_LIMIT = 512
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")

@@ -11,12 +11,12 @@ from aiohttp import web
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from ..http import not_modified
-from ..keys import SETTINGS
-from ..texts import texts_for
-from .common import rfc3339
-from .cors import widget_endpoint
-from .sitecache import Localized, Site
+from widget_server.http import not_modified
+from widget_server.keys import SETTINGS
+from widget_server.texts import texts_for
+from widget_server.widget_api.common import rfc3339
+from widget_server.widget_api.cors import widget_endpoint
+from widget_server.widget_api.sitecache import Localized, Site
 
 CACHE_CONTROL = "public, max-age=60"
 LANG_FORMAT = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,4}")

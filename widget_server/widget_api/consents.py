@@ -9,18 +9,26 @@ import asyncpg
 from aiohttp import web
 from marshmallow import ValidationError
 
-from ..db import TRANSIENT_ERRORS
-from ..http import json_response
-from ..keys import DB, SETTINGS
-from ..problems import ProblemError, validation_error
-from ..queries import consents, policies
-from ..schemas.widget import CONSENT_EVENT
-from .batch import GroupCommit
-from .common import check_page, check_policy, client_facts, messages_of, now, read_write, rfc3339
-from .cors import widget_endpoint
-from .records import ConsentDraft, Stored, resolve_purposes, store_drafts
-from .sitecache import Site
-from .state import CONSENTS
+from widget_server.db import TRANSIENT_ERRORS
+from widget_server.http import json_response
+from widget_server.keys import DB, SETTINGS
+from widget_server.problems import ProblemError, validation_error
+from widget_server.queries import consents, policies
+from widget_server.schemas.widget import CONSENT_EVENT
+from widget_server.widget_api.batch import GroupCommit
+from widget_server.widget_api.common import (
+    check_page,
+    check_policy,
+    client_facts,
+    messages_of,
+    now,
+    read_write,
+    rfc3339,
+)
+from widget_server.widget_api.cors import widget_endpoint
+from widget_server.widget_api.records import ConsentDraft, Stored, resolve_purposes, store_drafts
+from widget_server.widget_api.sitecache import Site
+from widget_server.widget_api.state import CONSENTS
 
 MAX_BATCH = 500
 # Errors that are no single row's fault: the whole batch fails at once (503), no row-by-row retry.

@@ -7,11 +7,11 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from ..keys import DB
-from ..origins import normalize_origin
-from ..problems import ProblemError, from_error
-from .sitecache import Site
-from .state import SITE_CACHE
+from widget_server.keys import DB
+from widget_server.origins import normalize_origin
+from widget_server.problems import ProblemError, from_error
+from widget_server.widget_api.sitecache import Site
+from widget_server.widget_api.state import SITE_CACHE
 
 ALLOW_METHODS = "GET, POST, OPTIONS"
 ALLOW_HEADERS = ("Content-Type", "X-Widget-Version")

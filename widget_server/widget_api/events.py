@@ -10,15 +10,15 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
-from ..clientip import client_ip
-from ..db import Database
-from ..keys import DB, SETTINGS
-from ..queries import pageviews
-from ..schemas.widget import BEACON, referrer_host
-from .common import check_page, now, read_write
-from .cors import widget_endpoint
-from .sitecache import Site
-from .state import SALTS, VIEWS
+from widget_server.clientip import client_ip
+from widget_server.db import Database
+from widget_server.keys import DB, SETTINGS
+from widget_server.queries import pageviews
+from widget_server.schemas.widget import BEACON, referrer_host
+from widget_server.widget_api.common import check_page, now, read_write
+from widget_server.widget_api.cors import widget_endpoint
+from widget_server.widget_api.sitecache import Site
+from widget_server.widget_api.state import SALTS, VIEWS
 
 VISITOR_HASH_BYTES = 16
 

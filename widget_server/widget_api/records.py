@@ -11,13 +11,13 @@ from typing import Any
 import asyncpg
 from marshmallow import ValidationError
 
-from .. import receipts
-from ..ids import uuid7
-from ..problems import ProblemError
-from ..queries import consents
-from ..schemas.widget import PageLocation
-from .common import ClientFacts, check_policy, now
-from .sitecache import Purpose
+from widget_server import receipts
+from widget_server.ids import uuid7
+from widget_server.problems import ProblemError
+from widget_server.queries import consents
+from widget_server.schemas.widget import PageLocation
+from widget_server.widget_api.common import ClientFacts, check_policy, now
+from widget_server.widget_api.sitecache import Purpose
 
 # The stored row, and whether this call stored it (False: the event_id was there already).
 Stored = tuple[asyncpg.Record, bool]

@@ -9,17 +9,25 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
-from ..http import json_response
-from ..keys import DB, SETTINGS
-from ..problems import ProblemError, validation_error
-from ..queries import consents, permissions, policies
-from ..queries import requests as info_requests
-from ..schemas.widget import PageLocation, email_field
-from .common import ClientFacts, check_page, check_policy, client_facts, now, read_write, rfc3339
-from .cors import widget_endpoint
-from .records import new_record
-from .sitecache import Site
-from .state import LIMITER
+from widget_server.http import json_response
+from widget_server.keys import DB, SETTINGS
+from widget_server.problems import ProblemError, validation_error
+from widget_server.queries import consents, permissions, policies
+from widget_server.queries import requests as info_requests
+from widget_server.schemas.widget import PageLocation, email_field
+from widget_server.widget_api.common import (
+    ClientFacts,
+    check_page,
+    check_policy,
+    client_facts,
+    now,
+    read_write,
+    rfc3339,
+)
+from widget_server.widget_api.cors import widget_endpoint
+from widget_server.widget_api.records import new_record
+from widget_server.widget_api.sitecache import Site
+from widget_server.widget_api.state import LIMITER
 
 MIN_FILL_MS = 1500
 

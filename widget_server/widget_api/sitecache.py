@@ -16,12 +16,12 @@ import asyncpg
 from aiohttp import web
 from marshmallow import Schema
 
-from ..db import TRANSIENT_ERRORS, Database, connect
-from ..keys import SETTINGS
-from ..origins import normalize_origin
-from ..queries import policies, sites
-from ..schemas.widget import FIELD_TYPES, FieldSpec, build_request_schema
-from .state import SITE_CACHE
+from widget_server.db import TRANSIENT_ERRORS, Database, connect
+from widget_server.keys import SETTINGS
+from widget_server.origins import normalize_origin
+from widget_server.queries import policies, sites
+from widget_server.schemas.widget import FIELD_TYPES, FieldSpec, build_request_schema
+from widget_server.widget_api.state import SITE_CACHE
 
 log = logging.getLogger("widget_server.widget_api.sitecache")
 CHANNEL = "widget_site_changed"

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
-    from ..limits import RateLimiter
-    from ..queries.pageviews import ViewRow
-    from .batch import GroupCommit, GroupWriter
-    from .events import SaltCache
-    from .records import ConsentDraft, Stored
-    from .sitecache import SiteCache
+    from widget_server.limits import RateLimiter
+    from widget_server.queries.pageviews import ViewRow
+    from widget_server.widget_api.batch import GroupCommit, GroupWriter
+    from widget_server.widget_api.events import SaltCache
+    from widget_server.widget_api.records import ConsentDraft, Stored
+    from widget_server.widget_api.sitecache import SiteCache
 
 SITE_CACHE: web.AppKey[SiteCache] = web.AppKey("widget_site_cache")
 LIMITER: web.AppKey[RateLimiter] = web.AppKey("widget_rate_limiter")
