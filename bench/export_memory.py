@@ -20,8 +20,9 @@ sys.path.insert(0, str(ROOT))
 
 from benchutil import free_port, wait_ready, with_database  # noqa: E402
 
-from widget_server.db import connect, migrate  # noqa: E402
-from widget_server.queries import merchants, policies, sites  # noqa: E402
+from widget_server.db.migrations import migrate  # noqa: E402
+from widget_server.db.pool import connect  # noqa: E402
+from widget_server.services import merchants, policies, sites  # noqa: E402
 
 USAGE = (
     "Creates a scratch database on the Postgres server of TEST_DATABASE_URL (or DATABASE_URL), fills it, "
@@ -52,12 +53,14 @@ async def prepare(url: str, rows: int) -> tuple[str, str]:
     conn = await connect(url)
     try:
         await migrate(conn)
-        merchant_id = await merchants.create_merchant(conn, "Bench")
-        _, key = await merchants.create_key(conn, merchant_id, name="bench")
+        merchant = await merchants.create_merchant(conn, {"name": "Bench"})
+        key = merchant.secret
         site = await sites.create_site(
-            conn, merchant_id, name="Bench", allowed_origins=["https://shop.example"]
+            conn,
+            merchant.merchant_id,
+            {"name": "Bench", "allowed_origins": ["https://shop.example"]},
         )
-        await policies.publish(conn, site["site_id"], title="Terms", body="Text", language="en")
+        await policies.publish_policy(conn, site, {"title": "Terms", "body": "Text"})
         started = time.perf_counter()
         await conn.execute(FILL, site["site_id"], rows)
         await conn.execute("ANALYZE info_requests")

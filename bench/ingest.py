@@ -28,8 +28,9 @@ sys.path.insert(0, str(ROOT))
 
 from benchutil import free_port, wait_ready, with_database  # noqa: E402
 
-from widget_server.db import connect, migrate  # noqa: E402
-from widget_server.queries import merchants, policies, sites  # noqa: E402
+from widget_server.db.migrations import migrate  # noqa: E402
+from widget_server.db.pool import connect  # noqa: E402
+from widget_server.services import merchants, policies, sites  # noqa: E402
 
 USAGE = (
     "Creates a scratch database on the Postgres server of TEST_DATABASE_URL (default "
@@ -100,12 +101,12 @@ def plan_events(count: int, duplicates: float, rng: random.Random) -> list[str]:
 async def create_site(url: str, name: str) -> tuple[uuid.UUID, str, int]:
     conn = await connect(url)
     try:
-        merchant_id = await merchants.create_merchant(conn, f"Bench {name}")
+        merchant = await merchants.create_merchant(conn, {"name": f"Bench {name}"})
         site = await sites.create_site(
-            conn, merchant_id, name=f"Bench {name}", allowed_origins=[ORIGIN]
+            conn, merchant.merchant_id, {"name": f"Bench {name}", "allowed_origins": [ORIGIN]}
         )
-        policy = await policies.publish(
-            conn, site["site_id"], title="Terms", body="We keep what you send.", language="en"
+        policy = await policies.publish_policy(
+            conn, site, {"title": "Terms", "body": "We keep what you send."}
         )
     finally:
         await conn.close()
@@ -116,7 +117,7 @@ async def prime(url: str, rows: int) -> None:
     site_id, _, version = await create_site(url, "prime")
     conn = await connect(url)
     try:
-        policy = await policies.current(conn, site_id)
+        policy = await policies.current_policy(conn, site_id)
         assert policy is not None
         await conn.execute(PRIME, site_id, version, policy["sha256"], rows)
         await conn.execute("ANALYZE")

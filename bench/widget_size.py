@@ -7,7 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from widget_server.assets import SIZE_BUDGET, find_widget, load_widget
+from widget_server.web.widget.asset import SIZE_BUDGET, find_widget, load_widget
 
 
 def main() -> int:

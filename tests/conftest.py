@@ -13,10 +13,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from tests.dbutil import TABLES_TO_CLEAR, PgServer
+from tests.dbutil import TABLES_TO_CLEAR, PgServer, publish
 from widget_server.app import create_app
-from widget_server.db import connect
-from widget_server.queries import merchants, policies, sites
+from widget_server.db.pool import connect
+from widget_server.services import merchants, sites
 from widget_server.settings import Secret, Settings
 
 TEST_SECRET = "test-secret-key-" + "x" * 40
@@ -96,22 +96,19 @@ def make_tenant(db: asyncpg.Connection) -> Callable[..., Awaitable[Tenant]]:
         policy: bool = True,
         **site: Any,
     ) -> Tenant:
-        merchant_id = await merchants.create_merchant(db, name)
-        _, key = await merchants.create_key(db, merchant_id, name="test")
-        row = await sites.create_site(
-            db, merchant_id, name=f"{name} site", allowed_origins=origins, **site
-        )
+        made = await merchants.create_merchant(db, {"name": name})
+        data = {"name": f"{name} site", "allowed_origins": list(origins), **site}
+        row = await sites.create_site(db, made.merchant_id, data)
         version = 0
         if policy:
-            pol = await policies.publish(
+            pol = await publish(
                 db,
                 row["site_id"],
                 title="Terms and privacy",
                 body="We keep what you send us.\n\nNothing else.",
-                language="en",
             )
             version = pol["version"]
-        return Tenant(merchant_id, key, row["site_id"], row["site_key"], version)
+        return Tenant(made.merchant_id, made.secret, row["site_id"], row["site_key"], version)
 
     return factory
 

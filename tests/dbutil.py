@@ -7,12 +7,15 @@ import os
 import secrets
 import shutil
 import tempfile
+import uuid
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from widget_server.db import EmbeddedPostgres, migrate
+from widget_server.db.embedded import EmbeddedPostgres
+from widget_server.db.migrations import migrate
+from widget_server.services import policies
 
 TABLES_TO_CLEAR = "merchants, daily_salts"  # everything else hangs off merchants by cascade
 
@@ -73,3 +76,12 @@ class PgServer:
             self.embedded.stop()
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
+
+
+async def publish(
+    conn: asyncpg.Connection, site_id: uuid.UUID, *, title: str, body: str, language: str = "en"
+) -> asyncpg.Record:
+    """Publish a policy version through the service, for a site known only by its id."""
+    site = {"site_id": site_id, "default_locale": language}
+    data = {"title": title, "body": body, "language": language}
+    return await policies.publish_policy(conn, site, data)

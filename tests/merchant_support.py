@@ -10,9 +10,9 @@ from typing import Any
 import asyncpg
 
 from tests.conftest import TEST_SECRET, Tenant
-from widget_server import receipts
-from widget_server.ids import uuid7
-from widget_server.queries import merchants
+from widget_server.domain import receipts
+from widget_server.domain.ids import uuid7
+from widget_server.services import api_keys
 
 T0 = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
 
@@ -22,7 +22,7 @@ def bearer(key: str) -> dict[str, str]:
 
 
 async def read_only_key(db: asyncpg.Connection, tenant: Tenant) -> str:
-    _, key = await merchants.create_key(db, tenant.merchant_id, name="ro", scopes=("read",))
+    _, key = await api_keys.create_key(db, tenant.merchant_id, {"name": "ro", "scopes": ["read"]})
     return key
 
 

@@ -11,8 +11,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from widget_server.http import WIDGET_BODY_LIMIT, json_response, read_json
 from widget_server.settings import Secret
+from widget_server.web.http import WIDGET_BODY_LIMIT, json_response, read_json
 
 PROBLEM = "application/problem+json"
 Client = TestClient[Any, Any]
@@ -145,7 +145,7 @@ async def test_one_structured_access_line_without_ip_or_query(
     assert fields["status"] == 200
     assert fields["request_id"] == resp.headers["X-Request-Id"]
     assert isinstance(fields["duration_ms"], float)
-    from widget_server.logs import JsonFormatter
+    from widget_server.runtime.logs import JsonFormatter
 
     text = JsonFormatter().format(lines[0])
     assert json.loads(text)["route"] == "/healthz"
@@ -163,7 +163,7 @@ async def test_unmatched_route_is_logged_as_template_not_path(
 
 
 def JsonFormatterText(record: logging.LogRecord) -> str:
-    from widget_server.logs import JsonFormatter
+    from widget_server.runtime.logs import JsonFormatter
 
     return JsonFormatter().format(record)
 

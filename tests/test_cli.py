@@ -135,7 +135,7 @@ def test_admin_verbs_against_a_configured_database(tmp_path: Path, database_url:
 
     unknown = run(["key", "create", "--merchant", "00000000-0000-0000-0000-000000000000"], env)
     assert unknown.returncode == 1
-    assert "no merchant" in unknown.stderr
+    assert "no merchant 00000000-0000-0000-0000-000000000000" in unknown.stderr.lower()
 
     purged = run(["purge"], env)
     assert purged.returncode == 0, purged.stderr

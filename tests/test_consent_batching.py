@@ -18,16 +18,18 @@ from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient
 
 from tests.conftest import HOST_ORIGIN, TEST_SECRET, Tenant
+from tests.dbutil import publish
 from tests.widget_support import consent_body, post
-from widget_server import receipts
-from widget_server.db import connect
-from widget_server.queries import consents, policies
-from widget_server.schemas.widget import PageLocation
+from widget_server.db.pool import connect
+from widget_server.db.queries import consent_records
+from widget_server.domain import receipts
+from widget_server.domain.clock import now
+from widget_server.domain.origins import PageLocation
+from widget_server.domain.records import ClientFacts, ConsentDraft
+from widget_server.runtime.groupcommit import GroupCommit
+from widget_server.services import policies
 from widget_server.settings import Settings, SettingsError
-from widget_server.widget_api.batch import GroupCommit
-from widget_server.widget_api.common import ClientFacts, now
-from widget_server.widget_api.records import ConsentDraft
-from widget_server.widget_api.state import CONSENTS
+from widget_server.web.widget.state import CONSENTS
 
 LOCK = "LOCK TABLE consent_records IN SHARE ROW EXCLUSIVE MODE"  # blocks inserts, not reads
 Client = TestClient[Any, Any]
@@ -153,11 +155,11 @@ async def test_a_row_that_fails_in_its_batch_fails_only_its_caller(
     try:
         # 1. Our transaction stores event E and stays open: a consent for E blocks its batch
         #    inside the insert (ON CONFLICT waits to see whether our row commits).
-        policy = await policies.current(db, tenant.site_id)
+        policy = await policies.current_policy(db, tenant.site_id)
         assert policy is not None
         held = draft(tenant)
         await db.execute("BEGIN")
-        await consents.insert_record(db, held.record(TEST_SECRET, policy, now()))
+        await consent_records.insert(db, held.record(TEST_SECRET, policy, now()))
         body = consent_body(tenant, event_id=str(held.event_id))
         first = asyncio.create_task(post(client, tenant.site_key, "consents", body))
         await until(blocked(watcher))
@@ -202,7 +204,7 @@ async def test_a_row_that_fails_in_its_batch_fails_only_its_caller(
         await until(blocked(watcher))
         # 5. Site B goes, its policy with it, before that insert runs.
         await second.execute("DELETE FROM sites WHERE site_id = $1", doomed.site_id)
-        with caplog.at_level(logging.WARNING, logger="widget_server.widget_api.batch"):
+        with caplog.at_level(logging.WARNING, logger="widget_server.runtime.groupcommit"):
             await second.execute("COMMIT")
             good = await asyncio.gather(*tasks)
             refused = await bad
@@ -274,7 +276,7 @@ async def test_both_write_paths_answer_alike(
     assert row["purposes"] == {"necessary": True, "analytics": True, "marketing": False}
     assert receipts.verify(TEST_SECRET, dict(row.items()))
     # A new policy: a new decision for the old one is refused, a retry still gets its answer.
-    await policies.publish(db, tenant.site_id, title="New", body="Changed.", language="en")
+    await publish(db, tenant.site_id, title="New", body="Changed.", language="en")
     stale = await post(client, tenant.site_key, "consents", consent_body(tenant))
     assert stale.status == 409
     assert (await stale.json())["current_version"] == tenant.policy_version + 1

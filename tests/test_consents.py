@@ -13,11 +13,13 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from tests.conftest import TEST_SECRET, Tenant
+from tests.dbutil import publish
 from tests.widget_support import VISITOR, consent_body, post
-from widget_server import receipts
-from widget_server.cli_policy import verify_consent
-from widget_server.queries import policies
-from widget_server.widget_api.state import SITE_CACHE
+from widget_server.domain import receipts
+from widget_server.domain.errors import NotFound
+from widget_server.services import policies
+from widget_server.services.consents import verify_record
+from widget_server.web.widget.state import SITE_CACHE
 
 UA = "Mozilla/5.0 (X11; Linux x86_64) TestBrowser/1.0"
 
@@ -45,7 +47,7 @@ async def test_a_decision_is_stored_with_every_proof_field(
     answer = await r.json()
     assert set(answer) == {"id", "created_at", "receipt"}
     [row] = await records(db, tenant)
-    policy = await policies.current(db, tenant.site_id)
+    policy = await policies.current_policy(db, tenant.site_id)
     assert policy is not None
     assert str(row["record_id"]) == answer["id"]
     assert row["record_id"].version == 7
@@ -179,7 +181,7 @@ async def test_unknown_purpose_is_422_and_nothing_is_stored(
 async def test_stale_policy_is_409_and_current_one_is_accepted(
     client: TestClient[Any, Any], db: asyncpg.Connection, tenant: Tenant
 ) -> None:
-    await policies.publish(db, tenant.site_id, title="New terms", body="Changed.", language="en")
+    await publish(db, tenant.site_id, title="New terms", body="Changed.", language="en")
     r = await post(client, tenant.site_key, "consents", consent_body(tenant))
     assert r.status == 409
     problem = await r.json()
@@ -209,7 +211,7 @@ async def test_same_event_again_gets_the_first_answer(
     first = await post(client, tenant.site_key, "consents", body)
     assert first.status == 201
     # The policy moves on and the retry even says something else: the first answer stands.
-    await policies.publish(db, tenant.site_id, title="New terms", body="Changed.", language="en")
+    await publish(db, tenant.site_id, title="New terms", body="Changed.", language="en")
     again = await post(client, tenant.site_key, "consents", {**body, "action": "reject_all"})
     assert again.status == 200
     assert await again.json() == await first.json()
@@ -345,9 +347,8 @@ async def test_verify_consent_detects_tampering(
 ) -> None:
     r = await post(client, tenant.site_key, "consents", consent_body(tenant, action="reject_all"))
     record_id = uuid.UUID((await r.json())["id"])
-    ok, row = await verify_consent(db, TEST_SECRET, record_id)
+    ok, row = await verify_record(db, TEST_SECRET, record_id)
     assert ok
-    assert row is not None
     assert row["record_id"] == record_id
     # Someone with database access rewrites the decision, bypassing the append-only trigger.
     await db.execute("SET session_replication_role = replica")
@@ -359,11 +360,12 @@ async def test_verify_consent_detects_tampering(
         )
     finally:
         await db.execute("SET session_replication_role = DEFAULT")
-    ok, row = await verify_consent(db, TEST_SECRET, record_id)
+    ok, row = await verify_record(db, TEST_SECRET, record_id)
     assert not ok
-    assert row is not None
-    assert await verify_consent(db, "another-secret-" + "y" * 40, record_id) == (False, row)
-    assert await verify_consent(db, TEST_SECRET, uuid.uuid4()) == (False, None)
+    assert row["record_id"] == record_id
+    assert await verify_record(db, "another-secret-" + "y" * 40, record_id) == (False, row)
+    with pytest.raises(NotFound):
+        await verify_record(db, TEST_SECRET, uuid.uuid4())
 
 
 async def test_consent_log_is_append_only(

@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestClient
 
 from tests.conftest import Tenant
 from tests.widget_support import beacon_body, post
-from widget_server.widget_api.batch import GroupWriter
+from widget_server.runtime.groupcommit import GroupWriter
 
 UA = "Mozilla/5.0 TestBrowser"
 

@@ -13,10 +13,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from tests.conftest import TEST_SECRET, Tenant
+from tests.dbutil import publish
 from tests.widget_support import VISITOR, consent_body, post, request_body
-from widget_server import receipts
-from widget_server.queries import policies
-from widget_server.widget_api.state import SITE_CACHE
+from widget_server.domain import receipts
+from widget_server.web.widget.state import SITE_CACHE
 
 CUSTOM_FORM = {
     "fields": [
@@ -328,7 +328,7 @@ async def test_fill_time_boundary_is_not_spam(
 async def test_stale_policy_is_409(
     client: TestClient[Any, Any], db: asyncpg.Connection, tenant: Tenant
 ) -> None:
-    await policies.publish(db, tenant.site_id, title="T2", body="B2", language="en")
+    await publish(db, tenant.site_id, title="T2", body="B2", language="en")
     r = await post(client, tenant.site_key, "requests", request_body(tenant))
     assert r.status == 409
     assert await rows(db, "info_requests", tenant) == []

@@ -14,8 +14,8 @@ from aiohttp.test_utils import TestClient
 
 from tests.conftest import Tenant
 from tests.widget_support import beacon_body, consent_body, post
-from widget_server.clientip import resolve
-from widget_server.limits import RateLimiter, TokenBuckets
+from widget_server.runtime.limits import RateLimiter, TokenBuckets
+from widget_server.web.clientip import resolve
 
 
 class FakeClock:

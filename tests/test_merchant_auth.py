@@ -12,11 +12,11 @@ from aiohttp.test_utils import TestClient
 
 from tests.conftest import Tenant
 from tests.merchant_support import bearer, consent_record, insert_request, read_only_key, snapshot
-from widget_server import apikeys
-from widget_server.merchant_api import OPERATIONS
+from widget_server.domain import apikeys
+from widget_server.web.merchant import ROUTES as OPERATIONS
 
 Client = TestClient[Any, Any]
-KEYED = [op for op in OPERATIONS if not op.public]
+KEYED = [op for op in OPERATIONS if op.access == "key"]
 WRITES = [op for op in KEYED if op.writes]
 
 

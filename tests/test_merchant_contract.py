@@ -15,12 +15,12 @@ from aiohttp.test_utils import TestClient
 from tests.conftest import HOST_ORIGIN, Tenant
 from tests.merchant_support import bearer, insert_request, insert_requests, read_only_key, snapshot
 from tests.widget_support import consent_body, request_body
-from widget_server.merchant_api import OPERATIONS
+from widget_server.web.merchant import ROUTES as OPERATIONS
 
 Client = TestClient[Any, Any]
 SITE_SCOPED = [op for op in OPERATIONS if "{site_key}" in op.path]
 # Writes that name something (a POST to a collection names nothing of anyone's).
-NAMING_WRITES = [op for op in OPERATIONS if not op.public and op.writes and "{" in op.path]
+NAMING_WRITES = [op for op in OPERATIONS if op.access == "key" and op.writes and "{" in op.path]
 
 
 def op_id(op: Any) -> str:
@@ -112,7 +112,7 @@ async def test_head_works_wherever_get_does(
         r = await client.head(path, headers=tenant.auth)
         assert r.status == 200, (path, r.status)
         assert await r.read() == b""
-        if not op.public:
+        if op.access == "key":
             assert (await client.head(path)).status == 401
 
 

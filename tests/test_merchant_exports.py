@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient
 
 from tests.conftest import Tenant
 from tests.merchant_support import T0, consent_record, insert_request, insert_requests
-from widget_server.merchant_api.exports import BATCH, cell, neutralize
+from widget_server.web.merchant.exports import BATCH, cell, neutralize
 
 Client = TestClient[Any, Any]
 FORMULAS = ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx", '=HYPERLINK("http://evil.example","x")']

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient
 
 from tests.conftest import HOST_ORIGIN, Tenant
 from tests.merchant_support import read_only_key
-from widget_server.defaults import DEFAULT_THEME, default_form
+from widget_server.domain.defaults import DEFAULT_THEME, default_form
 
 Client = TestClient[Any, Any]
 HOSTILE = (

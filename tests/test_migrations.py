@@ -12,14 +12,14 @@ import asyncpg
 import pytest
 
 from tests.dbutil import PgServer, create_database, drop_database, with_database
-from widget_server.db import (
+from widget_server.db.migrations import (
     MigrationError,
-    connect,
     load_migrations,
     migrate,
     schema_is_current,
     sql_dir,
 )
+from widget_server.db.pool import connect
 
 
 @pytest.fixture

@@ -13,9 +13,13 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from tests.conftest import TEST_SECRET, Tenant
+from tests.dbutil import publish
 from tests.widget_support import post, request_body
-from widget_server.queries import policies
-from widget_server.tokens import make_unsubscribe_token, read_unsubscribe_token, unsubscribe_url
+from widget_server.domain.tokens import (
+    make_unsubscribe_token,
+    read_unsubscribe_token,
+    unsubscribe_url,
+)
 
 HOSTILE_BODY = """## Your data
 
@@ -38,9 +42,7 @@ def assert_safe_headers(headers: Any) -> None:
 async def test_current_policy_page(
     client: TestClient[Any, Any], db: asyncpg.Connection, tenant: Tenant
 ) -> None:
-    await policies.publish(
-        db, tenant.site_id, title="Datenschutz <v2>", body=HOSTILE_BODY, language="de"
-    )
+    await publish(db, tenant.site_id, title="Datenschutz <v2>", body=HOSTILE_BODY, language="de")
     r = await client.get(f"/policy/{tenant.site_key}")
     assert r.status == 200
     assert r.content_type == "text/html"
@@ -66,7 +68,7 @@ async def test_current_policy_page(
 async def test_earlier_version_page(
     client: TestClient[Any, Any], db: asyncpg.Connection, tenant: Tenant
 ) -> None:
-    await policies.publish(db, tenant.site_id, title="Second", body="Two.", language="en")
+    await publish(db, tenant.site_id, title="Second", body="Two.", language="en")
     r = await client.get(f"/policy/{tenant.site_key}/1")
     assert r.status == 200
     assert_safe_headers(r.headers)
@@ -85,13 +87,13 @@ async def test_a_heading_that_repeats_the_title_is_not_shown_twice(
     client: TestClient[Any, Any], db: asyncpg.Connection, tenant: Tenant
 ) -> None:
     body = "# Terms  and privacy\n\nWe keep it.\n\n# Terms and privacy\n\nAgain."
-    await policies.publish(db, tenant.site_id, title="Terms and privacy", body=body, language="en")
+    await publish(db, tenant.site_id, title="Terms and privacy", body=body, language="en")
     html = await (await client.get(f"/policy/{tenant.site_key}")).text()
     article = html[html.index("<article>") : html.index("</article>")]
     assert article == ("<article>\n<p>We keep it.</p>\n<h2>Terms and privacy</h2>\n<p>Again.</p>\n")
     assert html.count("<h1>Terms and privacy</h1>") == 1
     # Any other first heading stays.
-    await policies.publish(db, tenant.site_id, title="Other", body=body, language="en")
+    await publish(db, tenant.site_id, title="Other", body=body, language="en")
     html = await (await client.get(f"/policy/{tenant.site_key}")).text()
     assert "<article>\n<h2>Terms  and privacy</h2>" in html
 

@@ -10,8 +10,8 @@ from typing import Any
 import asyncpg
 
 from tests.conftest import Tenant
-from widget_server.ids import uuid7
-from widget_server.queries import retention
+from widget_server.domain.ids import uuid7
+from widget_server.services import retention
 
 
 async def add_record(db: asyncpg.Connection, t: Tenant, age_days: float) -> uuid.UUID:

@@ -27,11 +27,12 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.conftest import HOST_ORIGIN, TEST_SECRET
 from widget_server.app import create_app
-from widget_server.db import connect
-from widget_server.ids import uuid7
-from widget_server.merchant_api import OPERATIONS, openapi
-from widget_server.queries import merchants, policies, sites
+from widget_server.db.pool import connect
+from widget_server.domain.ids import uuid7
+from widget_server.services import merchants, policies, sites
 from widget_server.settings import Secret, Settings
+from widget_server.web import openapi
+from widget_server.web.table import all_routes
 
 pytestmark = pytest.mark.slow
 CHECKS = [
@@ -56,14 +57,14 @@ async def _seed(database_url: str) -> Live:
     widget API, and a few requests (tables are shared with other modules: no truncation here)."""
     conn = await connect(database_url)
     try:
-        merchant_id = await merchants.create_merchant(conn, "Fuzzed")
-        _, key = await merchants.create_key(conn, merchant_id, name="schemathesis")
+        merchant = await merchants.create_merchant(conn, {"name": "Fuzzed"})
+        merchant_id, key = merchant.merchant_id, merchant.secret
         made = []
         for name in ("Merchant API site", "Widget API site"):
             site = await sites.create_site(
-                conn, merchant_id, name=name, allowed_origins=[HOST_ORIGIN]
+                conn, merchant_id, {"name": name, "allowed_origins": [HOST_ORIGIN]}
             )
-            await policies.publish(conn, site["site_id"], title="Terms", body="Text", language="en")
+            await policies.publish_policy(conn, site, {"title": "Terms", "body": "Text"})
             made.append(site)
         request_ids = []
         for i in range(5):
@@ -126,7 +127,7 @@ def live(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 # Built in-process at import so pytest can parametrize per operation (schemathesis' lazy fixture
 # loader does not work with this pytest); test_served_document_is_this_one ties it to /openapi.json.
-DOCUMENT = openapi.build(OPERATIONS, "http://127.0.0.1")
+DOCUMENT = openapi.build(all_routes(), "http://127.0.0.1")
 schema = schemathesis.openapi.from_dict(DOCUMENT)
 
 

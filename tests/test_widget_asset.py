@@ -15,8 +15,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from widget_server import __version__
-from widget_server.assets import SIZE_BUDGET, add_widget_routes, find_widget, load_widget
-from widget_server.texts import DEFAULT_TEXTS
+from widget_server.domain.texts import DEFAULT_TEXTS
+from widget_server.web.widget.asset import SIZE_BUDGET, add_widget_routes, find_widget, load_widget
 
 SOURCE = find_widget().read_text(encoding="utf-8")
 ASSET = load_widget()

@@ -1,4 +1,4 @@
-"""cli_policy.publish_policy_file: titles from headings, bodies kept, errors the CLI can print."""
+"""services.policies.publish_policy_file: titles from headings, bodies kept, errors the CLI can print."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import asyncpg
 import pytest
 
 from tests.conftest import Tenant
-from widget_server.cli_policy import publish_policy_file, split_title
-from widget_server.queries.policies import policy_sha256
+from widget_server.domain.errors import Invalid, NotFound
+from widget_server.domain.policytext import policy_sha256, split_title
+from widget_server.services.policies import publish_policy_file
 
 
 @pytest.mark.parametrize(
@@ -51,15 +52,17 @@ async def test_publish_from_a_file(db: asyncpg.Connection, tenant: Tenant, tmp_p
 async def test_publish_errors(db: asyncpg.Connection, tenant: Tenant, tmp_path: Path) -> None:
     empty = tmp_path / "empty.md"
     empty.write_text("# Only a title\n\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(Invalid) as blank:
         await publish_policy_file(db, tenant.site_key, empty)
+    assert list(blank.value.errors) == ["body"]
     latin1 = tmp_path / "latin1.md"
     latin1.write_bytes("Datenschutzerklärung".encode("latin-1"))
-    with pytest.raises(ValueError, match="UTF-8"):
+    with pytest.raises(Invalid, match="invalid fields") as not_utf8:
         await publish_policy_file(db, tenant.site_key, latin1)
+    assert "UTF-8" in not_utf8.value.errors["body"][0]
     with pytest.raises(OSError):
         await publish_policy_file(db, tenant.site_key, tmp_path / "missing.md")
-    with pytest.raises(LookupError):
+    with pytest.raises(NotFound):
         await publish_policy_file(db, "st_unknown", empty)
     assert (
         await db.fetchval("SELECT max(version) FROM policies WHERE site_id = $1", tenant.site_id)

@@ -12,8 +12,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from tests.conftest import Tenant
-from widget_server.queries import policies
-from widget_server.texts import DEFAULT_TEXTS
+from tests.dbutil import publish
+from widget_server.domain.texts import DEFAULT_TEXTS
+from widget_server.services import policies
 
 FORM = {
     "fields": [
@@ -61,7 +62,7 @@ async def test_default_site_config_has_the_contract_shape(
         "consent_expiry_days",
     }
     assert (body["site_key"], body["name"], body["locale"]) == (tenant.site_key, "Alpha site", "en")
-    policy = await policies.current(db, tenant.site_id)
+    policy = await policies.current_policy(db, tenant.site_id)
     assert policy is not None
     assert body["policy"] == {
         "version": 1,
@@ -137,7 +138,7 @@ async def test_summary_is_plain_text_of_the_first_paragraph(
     client: TestClient[Any, Any], db: asyncpg.Connection, tenant: Tenant
 ) -> None:
     body = "# Heading\n\nWe **keep** what you [send](https://x.example) us,\nand `nothing` else.\n\nMore."
-    await policies.publish(db, tenant.site_id, title="T", body=body, language="en")
+    await publish(db, tenant.site_id, title="T", body=body, language="en")
     got = await config(client, tenant.site_key)
     assert got["policy"]["summary"] == "We keep what you send us, and nothing else."
     assert got["policy"]["body"] == body
@@ -152,7 +153,7 @@ async def test_text_is_the_policy_without_markdown_syntax(
         "## What we *store*\n\n- Your choices\n- Visit counts\n\n3. three\n4. four\n\n"
         "> Quoted ___words___.\n\n---\n\n```\nx = 1\n```\n\n<b>not html</b> ![logo](l.png)"
     )
-    await policies.publish(db, tenant.site_id, title="Terms", body=body, language="en")
+    await publish(db, tenant.site_id, title="Terms", body=body, language="en")
     got = (await config(client, tenant.site_key))["policy"]
     assert got["body"] == body
     assert got["text"] == (
@@ -161,7 +162,7 @@ async def test_text_is_the_policy_without_markdown_syntax(
         "• Your choices\n\n• Visit counts\n\n3. three\n\n4. four\n\nQuoted words.\n\n"
         "x = 1\n\n<b>not html</b> logo"
     )
-    await policies.publish(db, tenant.site_id, title="Other", body="# Terms\n\nA", language="en")
+    await publish(db, tenant.site_id, title="Other", body="# Terms\n\nA", language="en")
     assert (await config(client, tenant.site_key))["policy"]["text"] == "Terms\n\nA"
 
 
@@ -239,7 +240,7 @@ async def test_cache_follows_policy_and_site_changes_made_elsewhere(
     assert r.headers["ETag"] == first.headers["ETag"]
 
     # Publishing through the queries on another connection notifies every process.
-    await policies.publish(db, tenant.site_id, title="Second", body="New text.", language="en")
+    await publish(db, tenant.site_id, title="Second", body="New text.", language="en")
     changed = await wait_for_change(client, url, first.headers["ETag"])
     assert changed["policy"]["version"] == 2
     assert changed["policy"]["title"] == "Second"

@@ -59,6 +59,7 @@ class Settings:
     log_level: str = "INFO"
     merchant_cors_origins: tuple[str, ...] = ()
     db_pool_size: int = 10
+    export_pool_size: int = 2
     db_command_timeout: float = 10.0
     db_acquire_timeout: float = 5.0
     rate_limit_per_minute: int = 120
@@ -110,6 +111,7 @@ class Settings:
             log_level=level,
             merchant_cors_origins=_origins(env.get("WIDGET_MERCHANT_CORS_ORIGINS", "")),
             db_pool_size=_int(env, "WIDGET_DB_POOL_SIZE", 10, 1, 1000),
+            export_pool_size=_int(env, "WIDGET_EXPORT_POOL_SIZE", 2, 1, 100),
             db_command_timeout=_float(env, "WIDGET_DB_TIMEOUT", 10.0),
             db_acquire_timeout=_float(env, "WIDGET_DB_ACQUIRE_TIMEOUT", 5.0),
             rate_limit_per_minute=_int(env, "WIDGET_RATE_LIMIT_PER_MINUTE", 120, 1, 10**6),

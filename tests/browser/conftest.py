@@ -22,7 +22,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from tests.conftest import Tenant
-from widget_server.assets import add_widget_routes
+from widget_server.web.widget.asset import add_widget_routes
 
 try:
     from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, async_playwright

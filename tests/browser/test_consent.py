@@ -9,8 +9,8 @@ from playwright.async_api import Route, expect
 
 from tests.browser.conftest import HostSite, Visit, consent_rows, eventually
 from tests.conftest import Tenant
-from widget_server.assets import load_widget
-from widget_server.queries import policies
+from tests.dbutil import publish
+from widget_server.web.widget.asset import load_widget
 
 Visitor = Callable[..., Awaitable[Visit]]
 
@@ -135,7 +135,7 @@ async def test_full_text_is_shown_as_text(
         "# Terms and privacy\n\nWe keep what you send us.\n\n## What we **store**\n\n"
         "- Your *choices*\n- Nothing else.\n\n<b>Not markup</b>"
     )
-    await policies.publish(db, shop.site_id, title="Terms and privacy", body=body, language="en")
+    await publish(db, shop.site_id, title="Terms and privacy", body=body, language="en")
     v = await visit(host.url())
     toggle = v.page.get_by_role("button", name="Read the full text")
     await expect(toggle).to_have_attribute("aria-expanded", "false")
@@ -188,7 +188,7 @@ async def test_policy_change_asks_again(
     v = await visit(host.url())
     await v.page.get_by_role("button", name="Accept all").click()
     await eventually(lambda: consent_rows(db, shop))
-    await policies.publish(
+    await publish(
         db, shop.site_id, title="Terms v2", body="New terms.\n\nStill short.", language="en"
     )
     state = await v.context.storage_state()
@@ -411,7 +411,7 @@ async def test_stale_policy_answer_makes_the_widget_ask_again(
     v = await visit(host.url())
     await v.page.get_by_role("button", name="Accept all").click()
     await eventually(lambda: consent_rows(db, shop))
-    await policies.publish(db, shop.site_id, title="Terms v2", body="Changed.", language="en")
+    await publish(db, shop.site_id, title="Terms v2", body="Changed.", language="en")
 
     async def server_knows_v2() -> bool:
         status, body = await v.page.evaluate(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser
 
-from widget_server.merchant_api import OPERATIONS
+from widget_server.web.merchant import ROUTES as OPERATIONS
 
 
 async def test_docs_render_offline_in_a_browser(browser: Browser, api: TestServer) -> None:

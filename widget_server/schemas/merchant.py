@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
 
-from widget_server.schemas.merchant_fields import (
-    LanguageTag,
-    TimeBound,
-    UtcDateTime,
-    unstorable_text,
-)
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
+
+from widget_server.schemas.fields import LanguageTag, TimeBound, UtcDateTime, unstorable_text
 
 __all__ = ["UtcDateTime", "unstorable_text"]  # also used by the API's helpers and docs
 
 REQUEST_STATUSES = ("new", "open", "done", "spam")
 CONSENT_ACTIONS = ("accept_all", "reject_all", "custom", "withdraw", "accept_terms")
 SCOPES = ("read", "write")
+MAX_POLICY_TITLE = 300
+MAX_POLICY_BODY = 200_000
 
 
 # -- query strings
@@ -90,6 +89,21 @@ class ApiKeyCreateSchema(Schema):
         metadata={"description": "`read`, or `read` and `write` (a write key can also read)."},
     )
 
+    @post_load
+    def _write_reads(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        # A key that may write may read: store both, so the scopes shown are the truth.
+        data["scopes"] = ["read", "write"] if "write" in data["scopes"] else ["read"]
+        return data
+
+
+class MerchantCreateSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(1, 200))
+
+    @validates("name")
+    def _name(self, value: str, data_key: str) -> None:
+        if not value.strip():
+            raise ValidationError("May not be blank.")
+
 
 class ApiKeySchema(Schema):
     id = fields.UUID(required=True, attribute="key_id")
@@ -120,11 +134,16 @@ SHA256_RULE = (
 
 
 class PolicyCreateSchema(Schema):
-    title = fields.String(required=True, validate=validate.Length(1, 300))
-    body = fields.String(required=True, validate=validate.Length(1, 200_000))
+    title = fields.String(required=True, validate=validate.Length(1, MAX_POLICY_TITLE))
+    body = fields.String(required=True, validate=validate.Length(1, MAX_POLICY_BODY))
     language = LanguageTag(
         load_default=None, metadata={"description": "Default: the site's `default_locale`."}
     )
+
+    @validates("title", "body")
+    def _not_blank(self, value: str, data_key: str) -> None:
+        if not value.strip():
+            raise ValidationError("May not be blank.")
 
 
 class PolicySchema(Schema):

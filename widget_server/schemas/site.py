@@ -17,10 +17,10 @@ from marshmallow import (
     validates_schema,
 )
 
-from widget_server.defaults import DEFAULT_THEME, default_form, default_purposes, localized
-from widget_server.texts import DEFAULT_TEXTS
-from widget_server.schemas.merchant_fields import (
-    LANGUAGE_TAG,
+from widget_server.domain.defaults import DEFAULT_THEME, default_form, default_purposes, localized
+from widget_server.domain.languages import LANGUAGE_TAG
+from widget_server.domain.texts import DEFAULT_TEXTS
+from widget_server.schemas.fields import (
     MAX_TEXT,
     LanguageTag,
     LocalizedText,
@@ -121,10 +121,9 @@ class FormSchema(Schema):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValidationError(f"Field names must be unique: {', '.join(duplicates)}.", "fields")
-        if data.get("marketing_opt_in") and "email" not in names:
-            raise ValidationError(
-                "A marketing opt-in needs a field named email.", "marketing_opt_in"
-            )
+        if data.get("marketing_opt_in") and not any(f["type"] == "email" for f in data["fields"]):
+            # The address a permission is for: the field named email, else the first e-mail field.
+            raise ValidationError("A marketing opt-in needs an e-mail field.", "marketing_opt_in")
 
 
 class PurposeSchema(Schema):

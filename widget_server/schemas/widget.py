@@ -6,12 +6,12 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
-from urllib.parse import urlsplit
+from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
-from widget_server.origins import normalize_origin
+from widget_server.domain.origins import PageLocation, parse_page_url
+from widget_server.schemas.fields import LanguageTag
 
 CONSENT_ACTIONS = ("accept_all", "reject_all", "custom", "withdraw")
 CONSENT_SURFACES = ("banner", "preferences")
@@ -28,7 +28,6 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 # The widget makes a random UUID; the contract lets other clients choose, within reason.
 _VISITOR_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _BLANKS = " \t"  # stripped from addresses; a line break stays an error (header injection)
-_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,4}")
 # Dot-atom local part and a dotted host name: what a browser's type=email accepts, minus oddities
 # (quoted local parts, bare host names) that mail systems and CSV consumers handle badly.
 _EMAIL_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
@@ -170,12 +169,6 @@ class BoolMap(fields.Field[dict[str, bool]]):
         return out
 
 
-class PageLocation(NamedTuple):
-    origin: str
-    path: str
-    host: str
-
-
 class PageUrl(fields.Field[PageLocation]):
     """An http(s) URL, kept as origin and path: query string and fragment are dropped."""
 
@@ -191,37 +184,9 @@ class PageUrl(fields.Field[PageLocation]):
         return location
 
 
-def parse_page_url(text: str) -> PageLocation | None:
-    try:
-        parts = urlsplit(text)
-        origin = normalize_origin(f"{parts.scheme}://{parts.netloc}")
-    except ValueError:
-        return None
-    return PageLocation(origin, parts.path or "/", (parts.hostname or "").lower())
-
-
-def referrer_host(referrer: str | None) -> str | None:
-    """The host of an http(s) referrer, else None."""
-    if not referrer:
-        return None
-    try:
-        parts = urlsplit(referrer)
-        host = parts.hostname
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not host:
-        return None
-    return host.lower()[:253]
-
-
 def _visitor_id(value: str) -> None:
     if not _VISITOR_ID.fullmatch(value):
         raise ValidationError("Must be 1 to 128 characters: letters, digits, '.', ':', '_' or '-'.")
-
-
-def _language(value: str) -> None:
-    if not _LANGUAGE.fullmatch(value):
-        raise ValidationError("Not a valid language tag such as 'en' or 'de-CH'.")
 
 
 def valid_email(value: str) -> bool:
@@ -256,7 +221,7 @@ class _Common(WidgetSchema):
     visitor_id = Text(required=True, validate=_visitor_id)
     policy_version = StrictInt(required=True, minimum=1)
     page_url = PageUrl(required=True)
-    language = Text(load_default=None, validate=_language)
+    language = LanguageTag(load_default=None)
     widget_version = Text(load_default=None, max_length=64)
 
 
@@ -337,3 +302,10 @@ def email_field(specs: Iterable[FieldSpec]) -> str | None:
 
 CONSENT_EVENT = ConsentEventSchema()
 BEACON = BeaconSchema()
+
+
+def request_schema_of(form_fields: Iterable[Mapping[str, Any]]) -> Schema:
+    """The info-request schema of a form as stored (the OpenAPI document shows the default form)."""
+    return build_request_schema(
+        [FieldSpec(f["name"], f["type"], f["required"], f["max_length"]) for f in form_fields]
+    )

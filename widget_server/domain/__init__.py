@@ -1,0 +1,1 @@
+"""Pure rules with no HTTP and no database: purposes, receipts, tokens, ids, origins, texts."""

@@ -1,0 +1,1 @@
+"""Everything HTTP: middlewares, problem+json, body parsing, the route table and the OpenAPI document."""
