@@ -44,6 +44,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         database_url=Secret(database_url),
         public_url="http://widgets.test",
         data_dir=tmp_path,
+        # Background jobs run only in the tests about them, never behind another test's back.
+        run_jobs=False,
     )
 
 

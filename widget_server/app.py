@@ -10,7 +10,7 @@ import asyncpg
 from aiohttp import web
 
 from widget_server.db.pool import TRANSIENT_ERRORS, Database, create_pool
-from widget_server.keys import DB, EXPORT_DB, SETTINGS
+from widget_server.keys import DB, EXPORT_DB, JOBS, SETTINGS
 from widget_server.settings import Settings
 from widget_server.web.http import MERCHANT_BODY_LIMIT
 from widget_server.web.middleware import errors, request_context
@@ -53,6 +53,16 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         await _close(pool)
 
 
+async def _jobs(app: web.Application) -> AsyncIterator[None]:
+    """The background jobs, in this process too (each unit of work is claimed, so several
+    processes never do it twice); stopped before the pools close."""
+    from widget_server.jobs.worker import running_jobs
+
+    async with running_jobs(app[DB], app[SETTINGS]) as runner:
+        app[JOBS] = runner
+        yield
+
+
 def create_app(settings: Settings) -> web.Application:
     """Build the application; nothing touches the network until it starts."""
     # Imported here so that importing widget_server.app stays cheap and side-effect free.
@@ -66,6 +76,8 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_database)
+    if settings.run_jobs:
+        app.cleanup_ctx.append(_jobs)
     routes = table.all_routes()
     added = table.register(app, routes)
     app[DOCUMENT] = DocumentCache(routes)

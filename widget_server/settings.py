@@ -66,6 +66,8 @@ class Settings:
     requests_per_site_per_hour: int = 300
     config_cache_seconds: float = 5.0
     group_commit: bool = True
+    run_jobs: bool = True
+    shutdown_timeout: float = 10.0
 
     @classmethod
     def from_env(
@@ -120,6 +122,8 @@ class Settings:
             ),
             config_cache_seconds=_float(env, "WIDGET_CONFIG_CACHE_SECONDS", 5.0),
             group_commit=_bool(env, "WIDGET_GROUP_COMMIT", True),
+            run_jobs=_bool(env, "WIDGET_JOBS", True),
+            shutdown_timeout=_float(env, "WIDGET_SHUTDOWN_TIMEOUT", 10.0),
         )
 
 

@@ -57,6 +57,12 @@ async def dispatch(args: argparse.Namespace, settings: Settings, url: str) -> in
     if verb == "serve":
         await cmd_serve(settings, url)
         return 0
+    if verb == "worker":
+        from widget_server.jobs.worker import run_worker
+
+        await cmd_migrate(url)
+        await run_worker(dataclasses.replace(settings, database_url=Secret(url)))
+        return 0
     if verb == "migrate":
         applied = await cmd_migrate(url)
         print(

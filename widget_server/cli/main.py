@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
 
     verbs.add_parser("serve", help="migrate, then serve both APIs and run the background jobs")
+    verbs.add_parser("worker", help="run the background jobs only, without serving HTTP")
     verbs.add_parser("migrate", help="apply pending database migrations and exit")
     demo = verbs.add_parser(
         "demo",

@@ -18,3 +18,9 @@ async def salt_for(conn: asyncpg.Connection, day: dt.date) -> bytes:
     salt = await daily_salts.ensure(conn, day, secrets.token_bytes(32))
     await daily_salts.delete_through(conn, day - dt.timedelta(days=SALT_DAYS_KEPT))
     return salt
+
+
+async def rotate(conn: asyncpg.Connection, today: dt.date) -> None:
+    """Today's salt exists before the first visitor needs it, and none lives past 48 hours."""
+    await salt_for(conn, today)
+    await daily_salts.delete_created_before(conn, SALT_LIFETIME)

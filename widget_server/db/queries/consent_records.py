@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 
+from widget_server.db.queries.batches import delete_in_batches
 from widget_server.db.queries.keyset import BY_TIME, Keyset, TimeWindow, Where, fetch_page
 from widget_server.domain.receipts import CANONICAL_FIELDS
 
@@ -178,10 +179,11 @@ async def open_export(
 
 
 async def purge_expired(conn: asyncpg.Connection) -> int:
-    """Delete what is past each site's retention; returns how many rows went."""
-    status = await conn.execute(
-        """DELETE FROM consent_records c USING sites s
-           WHERE c.site_id = s.site_id
-             AND c.created_at < now() - make_interval(days => s.retention_days)"""
+    """Delete what is past each site's retention, in batches; returns how many rows went."""
+    return await delete_in_batches(
+        conn,
+        """SELECT c.ctid FROM consent_records c JOIN sites s ON s.site_id = c.site_id
+           WHERE c.created_at < now() - make_interval(days => s.retention_days)
+           LIMIT {limit} FOR UPDATE OF c SKIP LOCKED""",
+        "consent_records",
     )
-    return int(status.split()[-1])

@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 
+from widget_server.db.queries.batches import delete_in_batches
 from widget_server.db.queries.keyset import BY_TIME, Keyset, TimeWindow, Where, fetch_page
 
 COLUMNS = """site_id, request_id, event_id, visitor_id, fields, email, marketing_opt_in,
@@ -169,10 +170,11 @@ async def open_export(
 
 
 async def purge_expired(conn: asyncpg.Connection) -> int:
-    """Delete what is past each site's retention; returns how many rows went."""
-    status = await conn.execute(
-        """DELETE FROM info_requests r USING sites s
-           WHERE r.site_id = s.site_id
-             AND r.created_at < now() - make_interval(days => s.retention_days)"""
+    """Delete what is past each site's retention, in batches; returns how many rows went."""
+    return await delete_in_batches(
+        conn,
+        """SELECT r.ctid FROM info_requests r JOIN sites s ON s.site_id = r.site_id
+           WHERE r.created_at < now() - make_interval(days => s.retention_days)
+           LIMIT {limit} FOR UPDATE OF r SKIP LOCKED""",
+        "info_requests",
     )
-    return int(status.split()[-1])

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 
 import asyncpg
 
+from widget_server.db.queries.batches import delete_in_batches
+
 COLUMNS = (
     "site_id",
     "kind",
@@ -26,10 +28,11 @@ async def insert_many(conn: asyncpg.Connection, rows: Sequence[ViewRow]) -> None
 
 
 async def purge_expired(conn: asyncpg.Connection) -> int:
-    """Delete what is past each site's retention; returns how many rows went."""
-    status = await conn.execute(
-        """DELETE FROM page_views v USING sites s
-           WHERE v.site_id = s.site_id
-             AND v.created_at < now() - make_interval(days => s.retention_days)"""
+    """Delete what is past each site's retention, in batches; returns how many rows went."""
+    return await delete_in_batches(
+        conn,
+        """SELECT v.ctid FROM page_views v JOIN sites s ON s.site_id = v.site_id
+           WHERE v.created_at < now() - make_interval(days => s.retention_days)
+           LIMIT {limit} FOR UPDATE OF v SKIP LOCKED""",
+        "page_views",
     )
-    return int(status.split()[-1])

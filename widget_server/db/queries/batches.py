@@ -1,0 +1,23 @@
+"""Deleting in batches: short statements that lock a few rows each, so writers never wait long."""
+
+from __future__ import annotations
+
+import asyncpg
+
+BATCH = 5000
+
+
+async def delete_in_batches(
+    conn: asyncpg.Connection, doomed: str, table: str, *args: object
+) -> int:
+    """Delete the rows of `table` whose ctid `doomed` selects (a query ending in `LIMIT {limit}`,
+    whose rows it locks FOR UPDATE SKIP LOCKED), batch after batch; returns how many went."""
+    total = 0
+    while True:
+        status = await conn.execute(
+            f"DELETE FROM {table} WHERE ctid = ANY(ARRAY({doomed.format(limit=BATCH)}))", *args
+        )
+        deleted = int(status.split()[-1])
+        total += deleted
+        if deleted < BATCH:
+            return total
