@@ -11,6 +11,7 @@ from aiohttp import web
 
 from widget_server.db.pool import TRANSIENT_ERRORS, Database, create_pool
 from widget_server.keys import DB, EXPORT_DB, JOBS, SETTINGS
+from widget_server.services import health
 from widget_server.settings import Settings
 from widget_server.web.http import MERCHANT_BODY_LIMIT
 from widget_server.web.middleware import errors, request_context
@@ -45,7 +46,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     app[EXPORT_DB] = Database(pools[1], settings.db_acquire_timeout)
     try:
         async with app[DB].connection() as conn:
-            await conn.execute("SELECT 1")
+            await health.ping(conn)
     except (*TRANSIENT_ERRORS, asyncpg.PostgresError) as exc:  # type: ignore[misc]
         log.warning("database not reachable at start (%s); answering 503 until it is", exc)
     yield

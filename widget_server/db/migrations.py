@@ -9,12 +9,10 @@ from pathlib import Path
 
 import asyncpg
 
+from widget_server.db.queries import schema_migrations
 from widget_server.paths import data_dir
 
 log = logging.getLogger("widget_server.db")
-
-# Any constant works; it only has to be the same in every process of this service.
-MIGRATION_LOCK_ID = 0x57494447  # "WIDG"
 
 
 class MigrationError(RuntimeError):
@@ -54,49 +52,30 @@ async def migrate(conn: asyncpg.Connection, directory: Path | None = None) -> li
     """Apply pending migrations in order, each in its own transaction; returns the names applied."""
     migrations = load_migrations(directory)
     applied_now: list[str] = []
-    # Session-level lock: a second process waits here, then sees everything already applied.
-    await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_ID)
+    await schema_migrations.lock(conn)
     try:
-        await conn.execute(
-            """CREATE TABLE IF NOT EXISTS schema_migrations (
-                   version    integer PRIMARY KEY,
-                   name       text NOT NULL,
-                   checksum   text NOT NULL,
-                   applied_at timestamptz NOT NULL DEFAULT now())"""
-        )
-        done = {
-            r["version"]: r
-            for r in await conn.fetch("SELECT version, name, checksum FROM schema_migrations")
-        }
+        await schema_migrations.ensure_table(conn)
+        done = await schema_migrations.applied(conn) or {}
         for m in migrations:
-            row = done.get(m.version)
-            if row is not None:
-                if row["checksum"] != m.checksum:
+            checksum = done.get(m.version)
+            if checksum is not None:
+                if checksum != m.checksum:
                     raise MigrationError(
                         f"migration {m.name} was edited after it was applied "
-                        f"(recorded checksum {row['checksum'][:12]}, file {m.checksum[:12]}); "
+                        f"(recorded checksum {checksum[:12]}, file {m.checksum[:12]}); "
                         "add a new migration instead"
                     )
                 continue
             async with conn.transaction():
-                await conn.execute(m.sql)
-                await conn.execute(
-                    "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-                    m.version,
-                    m.name,
-                    m.checksum,
-                )
+                await conn.execute(m.sql)  # the migration file is the SQL
+                await schema_migrations.record(conn, m.version, m.name, m.checksum)
             log.info("applied migration %s", m.name)
             applied_now.append(m.name)
     finally:
-        await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_ID)
+        await schema_migrations.unlock(conn)
     return applied_now
 
 
 async def schema_is_current(conn: asyncpg.Connection) -> bool:
     expected = {m.version: m.checksum for m in load_migrations()}
-    try:
-        rows = await conn.fetch("SELECT version, checksum FROM schema_migrations")
-    except asyncpg.exceptions.UndefinedTableError:
-        return False
-    return {r["version"]: r["checksum"] for r in rows} == expected
+    return await schema_migrations.applied(conn) == expected

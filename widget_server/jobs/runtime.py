@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from widget_server.db.pool import TRANSIENT_ERRORS, Database, connect
-from widget_server.db.queries import jobs
+from widget_server.db.queries import jobs, schema_migrations
 
 log = logging.getLogger("widget_server.jobs")
 # Errors after which a job simply tries again at its next turn.
@@ -174,7 +174,7 @@ class JobRunner:
                 delay = 0.5
                 while not self._stopping.is_set():
                     await self._sleep(LISTENER_PING_SECONDS)
-                    await conn.execute("SELECT 1", timeout=5)
+                    await schema_migrations.ping(conn, timeout=5)
             except RETRYABLE:
                 log.warning("jobs listener lost its connection; retrying in %.1fs", delay)
             finally:

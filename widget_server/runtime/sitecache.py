@@ -11,6 +11,7 @@ from collections.abc import Callable
 import asyncpg
 
 from widget_server.db.pool import TRANSIENT_ERRORS, Database, connect
+from widget_server.db.queries import schema_migrations
 from widget_server.domain.ids import plausible_site_key
 from widget_server.services.widget_sites import Site, load_enabled
 
@@ -93,7 +94,7 @@ async def listen(dsn: str, cache: SiteCache, ready: asyncio.Event) -> None:
                     await asyncio.wait_for(lost.wait(), LISTENER_PING_SECONDS)
                 if not lost.is_set():
                     # A silently dead TCP connection never terminates; a query finds out.
-                    await conn.execute("SELECT 1", timeout=5)
+                    await schema_migrations.ping(conn, timeout=5)
         except LISTENER_ERRORS:
             log.warning("site change listener lost its connection; retrying in %.1fs", delay)
         finally:

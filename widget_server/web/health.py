@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncpg
 from aiohttp import web
 
-from widget_server.db.migrations import schema_is_current
 from widget_server.db.pool import TRANSIENT_ERRORS
 from widget_server.keys import DB
 from widget_server.schemas.config import StatusSchema
+from widget_server.services import health
 from widget_server.web.http import json_response
 from widget_server.web.problems import ProblemError
 from widget_server.web.routes import Route
@@ -21,7 +21,7 @@ async def healthz(request: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     try:
         async with request.app[DB].connection() as conn:
-            current = await schema_is_current(conn)
+            current = await health.schema_current(conn)
     except (*TRANSIENT_ERRORS, asyncpg.PostgresError):  # type: ignore[misc]
         raise ProblemError(
             503, "The database is unreachable.", headers={"Retry-After": "5"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from widget_server.db.queries import page_views
+from widget_server.db.queries.page_views import ViewRow
 from widget_server.domain.clock import now
 from widget_server.domain.origins import referrer_host
 from widget_server.domain.visitors import visitor_hash
@@ -23,7 +23,7 @@ async def post_event(request: web.Request, site: Site) -> web.StreamResponse:
     ip = client_ip(request, request.app[SETTINGS].trusted_proxies)
     moment = now()
     salt = await request.app[SALTS].get(request.app[DB], moment.date())
-    row: page_views.ViewRow = (
+    row: ViewRow = (
         site.site_id,
         beacon["type"],
         visitor_hash(salt, site.site_id, ip, request.headers.get("User-Agent", "")),
