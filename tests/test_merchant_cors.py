@@ -10,6 +10,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from tests.conftest import Tenant
+from widget_server.settings import Settings
 
 Client = TestClient[Any, Any]
 ADMIN = "https://admin.example"
@@ -63,3 +64,23 @@ async def test_configured_origins_get_a_grant(
     # The widget API keeps its own per-site rules.
     r = await client.get(f"/v1/widget/{tenant.site_key}/config", headers={"Origin": ADMIN})
     assert "Access-Control-Allow-Origin" not in r.headers
+
+
+async def test_a_configured_default_port_matches_what_browsers_send(
+    aiohttp_client: Callable[..., Awaitable[Client]],
+    make_app: Callable[..., web.Application],
+    db: asyncpg.Connection,
+    tenant: Tenant,
+) -> None:
+    # A browser never sends the default port; the setting is read through the same normaliser.
+    configured = Settings.from_env(
+        {
+            "WIDGET_SECRET_KEY": "s" * 40,
+            "WIDGET_MERCHANT_CORS_ORIGINS": "HTTPS://Admin.Example:443/",
+        }
+    ).merchant_cors_origins
+    assert configured == (ADMIN,)
+    client = await aiohttp_client(make_app(merchant_cors_origins=configured))
+    r = await client.options(f"/v1/sites/{tenant.site_key}", headers=PREFLIGHT)
+    assert r.status == 200, await r.text()
+    assert r.headers["Access-Control-Allow-Origin"] == ADMIN

@@ -144,7 +144,9 @@ async def test_custom_form_purposes_texts_theme(client: Client, tenant: Tenant) 
         store_user_agent=False,
     )
     fields = site["form"]["fields"]
-    assert [f["max_length"] for f in fields] == [254, 200, 200, 200, 10000]
+    # One table of types: a checkbox has no length, whoever reads the form.
+    assert [f.get("max_length") for f in fields] == [254, 200, 200, None, 10000]
+    assert "max_length" not in fields[3]
     assert fields[0]["required"] is True
     assert fields[1]["required"] is False
     assert [p["key"] for p in site["purposes"]] == ["necessary", "analytics", "video"]
@@ -413,3 +415,29 @@ async def test_a_site_needs_only_a_name(client: Client, tenant: Tenant) -> None:
         headers={"Origin": "https://shop.example"},
     )
     assert w.status == 403
+
+
+async def test_a_checkbox_has_no_length_and_the_widget_reads_the_same_table(
+    client: TestClient[Any, Any], tenant: Tenant
+) -> None:
+    form = {
+        "fields": [
+            {"name": "email", "type": "email", "label": "E-mail", "required": True},
+            {"name": "ok", "type": "checkbox", "label": "OK", "max_length": 5},
+        ]
+    }
+    r = await client.post("/v1/sites", json={"name": "S", "form": form}, headers=tenant.auth)
+    assert r.status == 422
+    assert (await r.json())["errors"] == {"form.fields.1.max_length": ["A checkbox has no length."]}
+    del form["fields"][1]["max_length"]
+    form["fields"].append({"name": "note", "type": "textarea", "label": "Note"})
+    r = await client.post(
+        "/v1/sites",
+        json={"name": "S", "form": form, "allowed_origins": ["https://shop.example"]},
+        headers=tenant.auth,
+    )
+    assert r.status == 201, await r.text()
+    key = (await r.json())["site_key"]
+    config = await (await client.get(f"/v1/widget/{key}/config")).json()
+    shown = {f["name"]: f["max_length"] for f in config["form"]["fields"]}
+    assert shown == {"email": 254, "ok": None, "note": 5000}

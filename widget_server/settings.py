@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from widget_server.domain.origins import normalize_origin
+
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 MIN_SECRET_LENGTH = 32
@@ -203,14 +205,14 @@ def _networks(raw: str) -> tuple[IPNetwork, ...]:
 
 def _origins(raw: str) -> tuple[str, ...]:
     out = []
-    for item in (p.strip().rstrip("/") for p in raw.split(",")):
+    for item in (p.strip() for p in raw.split(",")):
         if not item:
             continue
-        parts = urlsplit(item)
-        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
+        try:
+            out.append(normalize_origin(item))
+        except ValueError as exc:
             raise SettingsError(
                 "WIDGET_MERCHANT_CORS_ORIGINS",
-                f"{item!r} is not an origin like https://admin.example.com",
-            )
-        out.append(f"{parts.scheme}://{parts.netloc.lower()}")
-    return tuple(out)
+                f"{item!r} is not an origin like https://admin.example.com ({exc})",
+            ) from None
+    return tuple(dict.fromkeys(out))

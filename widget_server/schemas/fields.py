@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from marshmallow import ValidationError, fields, validate
@@ -13,6 +14,27 @@ from widget_server.domain.languages import LANGUAGE_TAG, MAX_TAG_LENGTH, normali
 from widget_server.domain.origins import normalize_origin
 
 MAX_TEXT = 2000
+
+
+@dataclass(frozen=True)
+class FormFieldType:
+    """One kind of form field: its default length (None: it has no length) and whether it is a
+    single line (single-line values may end up in mail headers and CSV cells: no line breaks)."""
+
+    default_max_length: int | None
+    single_line: bool
+
+
+# The one table of form field types, for the form a merchant saves and the values a visitor sends.
+FORM_FIELD_TYPES: dict[str, FormFieldType] = {
+    "text": FormFieldType(200, single_line=True),
+    "email": FormFieldType(254, single_line=True),
+    "tel": FormFieldType(40, single_line=True),
+    "textarea": FormFieldType(5000, single_line=False),
+    "select": FormFieldType(200, single_line=True),
+    "checkbox": FormFieldType(None, single_line=True),
+}
+MAX_FIELD_LENGTH = 10_000
 # Field ranges spelled out (not just \d{2}) so the documented pattern admits no month 13 or hour 24.
 _YEAR = r"(?:\d{3}[1-9]|\d{2}[1-9]\d|\d[1-9]\d{2}|[1-9]\d{3})"
 _DATE = _YEAR + r"-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"

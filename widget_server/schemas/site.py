@@ -21,6 +21,8 @@ from widget_server.domain.defaults import DEFAULT_THEME, default_form, default_p
 from widget_server.domain.languages import LANGUAGE_TAG
 from widget_server.domain.texts import DEFAULT_TEXTS
 from widget_server.schemas.fields import (
+    FORM_FIELD_TYPES,
+    MAX_FIELD_LENGTH,
     MAX_TEXT,
     LanguageTag,
     LocalizedText,
@@ -33,15 +35,6 @@ from widget_server.schemas.fields import (
 
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
-FIELD_TYPES = ("text", "email", "tel", "textarea", "select", "checkbox")
-DEFAULT_MAX_LENGTH = {
-    "text": 200,
-    "email": 254,
-    "tel": 40,
-    "textarea": 5000,
-    "select": 200,
-    "checkbox": 200,
-}
 RESERVED_FIELD_NAMES = {"hp": "hp is reserved for the form's honeypot."}
 BUILT_IN_PURPOSES = ("necessary", "analytics", "marketing")
 TEXT_KEYS = tuple(DEFAULT_TEXTS["en"])
@@ -56,10 +49,16 @@ class FormFieldSchema(Schema):
     name = fields.String(
         required=True, validate=validate.Regexp(NAME), metadata={"pattern": NAME.pattern}
     )
-    type = fields.String(required=True, validate=validate.OneOf(FIELD_TYPES))
+    type = fields.String(required=True, validate=validate.OneOf(list(FORM_FIELD_TYPES)))
     label = LocalizedText(required=True)
     required = StrictBoolean(load_default=False)
-    max_length = StrictInteger(validate=validate.Range(1, 10_000))
+    max_length = StrictInteger(
+        validate=validate.Range(1, MAX_FIELD_LENGTH),
+        metadata={
+            "description": "Not for checkboxes. Default by type: text 200, email 254, "
+            "tel 40, textarea 5000, select 200."
+        },
+    )
     options = fields.List(
         SelectOption(),
         validate=validate.Length(1, 100),
@@ -82,6 +81,8 @@ class FormFieldSchema(Schema):
         values = [o if isinstance(o, str) else o["value"] for o in options or ()]
         if len(set(values)) != len(values):
             raise ValidationError("Options must differ from each other.", "options")
+        if kind == "checkbox" and "max_length" in data:
+            raise ValidationError("A checkbox has no length.", "max_length")
         if kind == "email" and data.get("max_length", 0) > 254:
             raise ValidationError("An e-mail address has at most 254 characters.", "max_length")
         if data["name"] == "email" and kind != "email":
@@ -89,7 +90,9 @@ class FormFieldSchema(Schema):
 
     @post_load
     def _defaults(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        data.setdefault("max_length", DEFAULT_MAX_LENGTH[data["type"]])
+        default = FORM_FIELD_TYPES[data["type"]].default_max_length
+        if default is not None:
+            data.setdefault("max_length", default)
         return data
 
 

@@ -11,16 +11,12 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
 from widget_server.domain.origins import PageLocation, parse_page_url
-from widget_server.schemas.fields import LanguageTag
+from widget_server.schemas.fields import FORM_FIELD_TYPES, MAX_FIELD_LENGTH, LanguageTag
 
 CONSENT_ACTIONS = ("accept_all", "reject_all", "custom", "withdraw")
 CONSENT_SURFACES = ("banner", "preferences")
 BEACON_TYPES = ("pageview", "engagement")
-FIELD_TYPES = ("text", "email", "tel", "textarea", "select", "checkbox")
-DEFAULT_MAX_LENGTH = {"text": 200, "email": 254, "tel": 40, "textarea": 5000, "select": 200}
-MAX_FIELD_LENGTH = 20_000
 MAX_URL_LENGTH = 2048
-SINGLE_LINE = frozenset({"text", "email", "tel", "select"})
 
 # C0 and C1 controls (category Cc) except tab and newline; DEL too.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -257,7 +253,8 @@ def _form_field(spec: FieldSpec) -> fields.Field[Any]:
     if spec.type == "checkbox":
         checked = validate.Equal(True, error="This box must be ticked.") if spec.required else None
         return StrictBool(required=spec.required, validate=checked)
-    limit = spec.max_length or DEFAULT_MAX_LENGTH.get(spec.type, 200)
+    kind = FORM_FIELD_TYPES[spec.type]
+    limit = spec.max_length or kind.default_max_length or MAX_FIELD_LENGTH
     validators: list[Any] = []
     if spec.type == "email":
         validators.append(_email)
@@ -269,7 +266,7 @@ def _form_field(spec: FieldSpec) -> fields.Field[Any]:
         nonblank=spec.required,
         blank_is_none=not spec.required,
         strip=spec.type == "email",
-        multiline=spec.type not in SINGLE_LINE,
+        multiline=not kind.single_line,
         max_length=min(limit, MAX_FIELD_LENGTH),
         validate=validators,
     )
@@ -307,5 +304,5 @@ BEACON = BeaconSchema()
 def request_schema_of(form_fields: Iterable[Mapping[str, Any]]) -> Schema:
     """The info-request schema of a form as stored (the OpenAPI document shows the default form)."""
     return build_request_schema(
-        [FieldSpec(f["name"], f["type"], f["required"], f["max_length"]) for f in form_fields]
+        [FieldSpec(f["name"], f["type"], f["required"], f.get("max_length")) for f in form_fields]
     )

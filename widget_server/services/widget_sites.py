@@ -93,7 +93,7 @@ def _form(stored: Any) -> tuple[tuple[FormField, ...], Localized | None]:
             name=f["name"],
             type=f["type"],
             required=f["required"],
-            max_length=f["max_length"],
+            max_length=f.get("max_length"),
             options=tuple(v for v, _ in options),
         )
         found.append(FormField(spec, f["label"], options))
