@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
 import jsonschema_rs
+import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 from schemathesis.specs.openapi.definitions import OPENAPI_31
 
 from tests.conftest import Tenant
 from tests.merchant_support import consent_record, insert_request
+from tests.widget_support import beacon_body, consent_body, post, request_body
 from widget_server.web.merchant import ROUTES as OPERATIONS
 
 Client = TestClient[Any, Any]
-UNDOCUMENTED = re.compile(
-    r"^/docs/|^/widget\.[^/]+\.js$"
-)  # the docs' own assets; pinned script copies
 
 
 async def document(client: Client) -> dict[str, Any]:
@@ -51,24 +52,39 @@ async def test_document_is_valid_openapi_3_1(client: Client) -> None:
     assert not errors, errors[:5]
 
 
-async def test_every_route_is_described(client: Client) -> None:
-    doc = await document(client)
-    registered = set()
+def registered_routes(client: Client) -> set[tuple[str, str]]:
+    """(method, path) of every route the router has, HEAD aside (it comes with GET)."""
+    found = set()
     for resource in client.app.router.resources():
         info = resource.get_info()
         path = info.get("path") or info.get("formatter") or ""
         path = re.sub(r"\{(\w+):[^}]*\}", r"{\1}", path)  # aiohttp regex placeholders -> plain ones
-        if UNDOCUMENTED.match(path):
-            continue
         for route in resource:
-            if route.method not in ("OPTIONS", "HEAD"):
-                registered.add((route.method.lower(), path))
+            if route.method != "HEAD":
+                found.add((route.method.lower(), path))
+    return found
+
+
+async def test_every_route_is_documented_and_every_documented_route_exists(
+    client: Client,
+) -> None:
+    doc = await document(client)
     documented = {(m, p) for p, item in doc["paths"].items() for m in item}
-    assert registered <= documented, registered - documented
-    merchant = {(op.method.lower(), op.path) for op in OPERATIONS}
-    assert merchant <= registered
-    widget = {("get", "/v1/widget/{site_key}/config"), ("post", "/v1/widget/{site_key}/consents")}
-    assert widget | {("get", "/widget.js"), ("get", "/healthz"), ("get", "/readyz")} <= documented
+    registered = registered_routes(client)
+    assert registered - documented == set()
+    assert documented - registered == set()
+    # The table holds what the product is: both APIs, the pages, health and the script.
+    for needed in [
+        ("get", "/widget.js"),
+        ("get", "/v1/widget/{site_key}/config"),
+        ("post", "/v1/widget/{site_key}/consents"),
+        ("options", "/v1/widget/{site_key}/consents"),
+        ("post", "/u/{token}"),
+        ("get", "/policy/{site_key}/{version}"),
+        ("get", "/healthz"),
+    ]:
+        assert needed in registered
+    assert {(op.method.lower(), op.path) for op in OPERATIONS} <= registered
 
 
 async def test_auth_errors_and_pagination_are_described(client: Client) -> None:
@@ -167,3 +183,63 @@ async def test_docs_page_is_local_and_strict(client: Client) -> None:
     init = await (await client.get("/docs/init.js")).text()
     assert "validatorUrl: null" in init
     assert 'data-spec="/openapi.json"' in html
+
+
+async def test_with_merchant_cors_the_preflights_are_documented_too(
+    aiohttp_client: Callable[..., Awaitable[Client]],
+    make_app: Callable[..., web.Application],
+    db: asyncpg.Connection,
+) -> None:
+    client = await aiohttp_client(make_app(merchant_cors_origins=("https://admin.example",)))
+    doc = await document(client)
+    documented = {(m, p) for p, item in doc["paths"].items() for m in item}
+    assert documented == registered_routes(client)
+    assert ("options", "/v1/sites/{site_key}") in documented
+
+
+def body_schema(doc: dict[str, Any], path: str, method: str, status: str) -> dict[str, Any]:
+    return response_schema(doc, path, method, status)
+
+
+async def test_widget_answers_conform_to_the_document(
+    client: Client, db: asyncpg.Connection, tenant: Tenant
+) -> None:
+    """Every widget API answer, success and error, against the closed shapes documented."""
+    doc = await document(client)
+    base = "/v1/widget/{site_key}"
+    r = await client.get(f"/v1/widget/{tenant.site_key}/config?lang=de")
+    assert r.status == 200
+    conforms(doc, body_schema(doc, f"{base}/config", "get", "200"), await r.json())
+    for name, body in (("consents", consent_body(tenant)), ("requests", request_body(tenant))):
+        first = await post(client, tenant.site_key, name, body)
+        assert first.status == 201, await first.text()
+        conforms(doc, body_schema(doc, f"{base}/{name}", "post", "201"), await first.json())
+        again = await post(client, tenant.site_key, name, body)
+        assert again.status == 200
+        conforms(doc, body_schema(doc, f"{base}/{name}", "post", "200"), await again.json())
+    r = await post(client, tenant.site_key, "events", beacon_body())
+    assert r.status == 202
+    assert "202" in doc["paths"][f"{base}/events"]["post"]["responses"]
+    problem = doc["components"]["schemas"]["Problem"]
+    for name, body in (
+        ("consents", consent_body(tenant, policy_version=99)),
+        ("requests", request_body(tenant, fields={"name": 1})),
+    ):
+        r = await post(client, tenant.site_key, name, body)
+        assert str(r.status) in doc["paths"][f"{base}/{name}"]["post"]["responses"]
+        conforms(doc, problem, await r.json())
+
+
+async def test_the_config_shape_is_closed(client: Client, tenant: Tenant) -> None:
+    """A member the code adds without the schema is refused by the document, not waved through."""
+    doc = await document(client)
+    schema = response_schema(doc, "/v1/widget/{site_key}/config", "get")
+    config = await (await client.get(f"/v1/widget/{tenant.site_key}/config")).json()
+    conforms(doc, schema, config)
+    # The same answer with one member more (at the top, and inside the policy) does not conform.
+    for bigger in (
+        {**config, "surprise": True},
+        {**config, "policy": {**config["policy"], "x": 1}},
+    ):
+        with pytest.raises(AssertionError):
+            conforms(doc, schema, bigger)

@@ -70,7 +70,10 @@ DOCUMENT: web.AppKey[DocumentCache] = web.AppKey("openapi_document", DocumentCac
 def document_bytes(app: web.Application) -> bytes:
     cache = app[DOCUMENT]
     if cache.built is None:
-        document = openapi.build(cache.routes, app[SETTINGS].public_url)
+        settings = app[SETTINGS]
+        document = openapi.build(
+            cache.routes, settings.public_url, keyed_preflights=bool(settings.merchant_cors_origins)
+        )
         cache.built = json.dumps(document, ensure_ascii=False, indent=1).encode()
     return cache.built
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from apispec import APISpec
@@ -194,7 +194,21 @@ def _operation(route: Route) -> dict[str, Any]:
     return doc
 
 
-def build(routes: Iterable[Route], public_url: str) -> dict[str, Any]:
+def _preflight(route: Route) -> dict[str, Any]:
+    return {
+        "operationId": route.operation_id + "Preflight",
+        "summary": "CORS preflight",
+        "tags": [route.tag],
+        "security": [],
+        "responses": {"200": {"description": "The grant, for an origin that may call."}},
+    }
+
+
+def build(
+    routes: Sequence[Route], public_url: str, *, keyed_preflights: bool = False
+) -> dict[str, Any]:
+    """The document of `routes`; `keyed_preflights` when browsers may call the merchant API
+    (WIDGET_MERCHANT_CORS_ORIGINS), whose preflights aiohttp-cors then answers."""
     plugin = MarshmallowPlugin(schema_name_resolver=schema_name)
     spec = APISpec(
         title="widget-server",
@@ -212,7 +226,10 @@ def build(routes: Iterable[Route], public_url: str) -> dict[str, Any]:
     add_function(_field_extras)
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
-        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route)
+        operations = paths.setdefault(route.path, {})
+        operations[route.method.lower()] = _operation(route)
+        if route.cors_preflight or (keyed_preflights and route.access == "key"):
+            operations.setdefault("options", _preflight(route))
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
     return spec.to_dict()

@@ -48,6 +48,8 @@ class Route:
     errors: frozenset[int] = frozenset()
     description: str = ""
     operation_name: str | None = None
+    # aiohttp-cors answers this path's OPTIONS preflights (documented, registered by it).
+    cors_preflight: bool = False
 
     @property
     def route_path(self) -> str:

@@ -168,6 +168,7 @@ ROUTES = (
         access="public",
         media=("text/javascript",),
         responses=NOT_MODIFIED,
+        cors_preflight=True,
         description="Minified; gzip or brotli as offered; cached for 5 minutes, revalidated by ETag.",
     ),
     Route(
@@ -180,6 +181,7 @@ ROUTES = (
         media=("text/javascript",),
         responses=NOT_MODIFIED,
         errors=frozenset({404}),
+        cors_preflight=True,
         description="Immutable: `hash` is the start of the script's SHA-256, for Subresource Integrity.",
     ),
 )
