@@ -104,7 +104,7 @@ def test_admin_verbs_against_a_configured_database(tmp_path: Path, database_url:
 
     made = run(["merchant", "create", "--name", "CLI shop"], env)
     assert made.returncode == 0, made.stderr
-    merchant_id = re.search(r"merchant_id: (\S+)", made.stdout).group(1)  # type: ignore[union-attr]
+    merchant_id = re.search(r"merchant_id: (\S+)", made.stdout).group(1)
     assert re.search(r"api_key: wsk_[A-Za-z0-9_-]{40,}", made.stdout)
 
     key = run(["key", "create", "--merchant", merchant_id, "--scope", "read"], env)
@@ -125,7 +125,7 @@ def test_admin_verbs_against_a_configured_database(tmp_path: Path, database_url:
         env,
     )
     assert site.returncode == 0, site.stderr
-    site_key = re.search(r"site_key: (st_\w+)", site.stdout).group(1)  # type: ignore[union-attr]
+    site_key = re.search(r"site_key: (st_\w+)", site.stdout).group(1)
     assert (
         f'<script async src="https://w.example/widget.js" data-site="{site_key}"></script>'
         in site.stdout

@@ -81,8 +81,11 @@ def test_no_sql_outside_the_queries_package() -> None:
         if "queries" in path.relative_to(PACKAGE).parts:
             continue
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            is_text = isinstance(node, ast.Constant) and isinstance(node.value, str)
-            if is_text and SQL.match(node.value):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and SQL.match(node.value)
+            ):
                 found.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
     assert not found, found
 

@@ -20,14 +20,10 @@ import asyncpg
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, async_playwright
 
 from tests.conftest import Tenant
 from widget_server.web.widget.asset import add_widget_routes
-
-try:
-    from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, async_playwright
-except ImportError:  # pragma: no cover - reported by the browser fixture
-    async_playwright = None  # type: ignore[assignment]
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -76,8 +72,6 @@ def find_chromium() -> str | None:
 
 @pytest.fixture(scope="session")
 def chromium_path() -> str | None:
-    if async_playwright is None:
-        _unavailable("the playwright package is not installed")
     path = find_chromium()
     if path is None:
         from playwright.sync_api import sync_playwright
