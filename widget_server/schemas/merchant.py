@@ -181,7 +181,19 @@ class RequestStatusPatchSchema(Schema):
     status = fields.String(required=True, validate=validate.OneOf(REQUEST_STATUSES))
 
 
-class InfoRequestSchema(Schema):
+class _SentFrom(Schema):
+    """Who sent it from where, under which text: what requests and consent records both keep."""
+
+    visitor_id = fields.String(required=True)
+    policy_version = fields.Integer(required=True)
+    language = fields.String(required=True)
+    page_origin = fields.String(required=True)
+    page_path = fields.String(required=True)
+    page_url = page_url_field()
+    created_at = UtcDateTime(required=True)
+
+
+class InfoRequestSchema(_SentFrom):
     id = fields.UUID(required=True, attribute="request_id")
     status = fields.String(required=True, validate=validate.OneOf(REQUEST_STATUSES))
     spam_reason = fields.String(required=True, allow_none=True)
@@ -197,37 +209,23 @@ class InfoRequestSchema(Schema):
         required=True, allow_none=True, metadata={"description": "Lower-cased e-mail, if any."}
     )
     marketing_opt_in = fields.Boolean(required=True)
-    visitor_id = fields.String(required=True)
-    policy_version = fields.Integer(required=True)
-    language = fields.String(required=True)
-    page_origin = fields.String(required=True)
-    page_path = fields.String(required=True)
-    page_url = page_url_field()
-    created_at = UtcDateTime(required=True)
     updated_at = UtcDateTime(required=True)
 
 
 # -- the consent log
 
 
-class ConsentRecordSchema(Schema):
+class ConsentRecordSchema(_SentFrom):
     id = fields.UUID(required=True, attribute="record_id")
     event_id = fields.UUID(required=True, allow_none=True)
-    visitor_id = fields.String(required=True)
     action = fields.String(required=True, validate=validate.OneOf(CONSENT_ACTIONS))
     surface = fields.String(required=True)
     purposes = fields.Dict(keys=fields.String(), values=fields.Boolean(), required=True)
-    policy_version = fields.Integer(required=True)
     policy_sha256 = fields.String(required=True)
-    language = fields.String(required=True)
-    page_origin = fields.String(required=True)
-    page_path = fields.String(required=True)
-    page_url = page_url_field()
     gpc = fields.Boolean(required=True)
     user_agent = fields.String(required=True, allow_none=True)
     widget_version = fields.String(required=True, allow_none=True)
     request_id = fields.UUID(required=True, allow_none=True)
-    created_at = UtcDateTime(required=True)
     valid_until = UtcDateTime(required=True)
     receipt = fields.String(required=True)
     verified = fields.Boolean(

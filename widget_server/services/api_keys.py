@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -37,10 +36,8 @@ async def create_key(
     return row, key.secret
 
 
-async def list_keys(
-    conn: asyncpg.Connection, merchant_id: uuid.UUID, *, after: Sequence[Any] | None, limit: int
-) -> list[asyncpg.Record]:
-    return await api_keys.list_page(conn, merchant_id, after=after, limit=limit)
+# The merchant's keys, newest first (a read with no rule of its own).
+list_keys = api_keys.list_page
 
 
 async def revoke_key(

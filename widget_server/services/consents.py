@@ -9,7 +9,6 @@ from typing import Any
 import asyncpg
 
 from widget_server.db.queries import consent_records, policies
-from widget_server.db.queries.consent_records import ConsentFilter
 from widget_server.domain import receipts
 from widget_server.domain.clock import now
 from widget_server.domain.errors import Conflict, DomainError, NotFound
@@ -113,12 +112,5 @@ def with_verdict(secret: str, row: Mapping[str, Any]) -> dict[str, Any]:
     return {**dict(row), "verified": receipts.verify(secret, row)}
 
 
-async def list_consents(
-    conn: asyncpg.Connection,
-    site_id: uuid.UUID,
-    filt: ConsentFilter,
-    *,
-    after: Sequence[Any] | None,
-    limit: int,
-) -> list[asyncpg.Record]:
-    return await consent_records.list_page(conn, site_id, filt, after=after, limit=limit)
+# The merchant's consent log, newest first (a read with no rule of its own).
+list_consents = consent_records.list_page

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -71,10 +70,8 @@ def _read_head(path: Path, limit: int) -> bytes:
         return f.read(limit)
 
 
-async def list_policies(
-    conn: asyncpg.Connection, site_id: uuid.UUID, *, after: Sequence[Any] | None, limit: int
-) -> list[asyncpg.Record]:
-    return await policies.list_page(conn, site_id, after=after, limit=limit)
+# A site's policy versions, newest first (a read with no rule of its own).
+list_policies = policies.list_page
 
 
 async def current_policy(conn: asyncpg.Connection, site_id: uuid.UUID) -> asyncpg.Record | None:

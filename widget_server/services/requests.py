@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
 from widget_server.db.queries import consent_records, info_requests, marketing_permissions
-from widget_server.db.queries.info_requests import RequestFilter
 from widget_server.domain.clock import now
 from widget_server.domain.errors import Invalid, NotFound
 from widget_server.domain.ids import uuid7
@@ -123,15 +122,8 @@ async def store(
     return first, False
 
 
-async def list_requests(
-    conn: asyncpg.Connection,
-    site_id: uuid.UUID,
-    filt: RequestFilter,
-    *,
-    after: Sequence[Any] | None,
-    limit: int,
-) -> list[asyncpg.Record]:
-    return await info_requests.list_page(conn, site_id, filt, after=after, limit=limit)
+# The merchant's inbox, newest first (a read with no rule of its own).
+list_requests = info_requests.list_page
 
 
 async def get_request(

@@ -63,8 +63,7 @@ async def touch(conn: asyncpg.Connection, merchant_id: uuid.UUID, key_id: uuid.U
 async def list_page(
     conn: asyncpg.Connection, merchant_id: uuid.UUID, *, after: Sequence[Any] | None, limit: int
 ) -> list[asyncpg.Record]:
-    where = Where()
-    where.add("merchant_id = {}", merchant_id)
+    where = Where.of("merchant_id = {}", merchant_id)
     return await fetch_page(
         conn, f"SELECT {COLUMNS} FROM api_keys", where, KEYSET, after=after, limit=limit
     )

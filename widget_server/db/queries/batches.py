@@ -21,3 +21,15 @@ async def delete_in_batches(
         total += deleted
         if deleted < BATCH:
             return total
+
+
+async def purge_past_retention(conn: asyncpg.Connection, table: str) -> int:
+    """Delete the rows of a site-owned table (with `created_at`) that are past their site's
+    `retention_days`, in batches; returns how many went."""
+    return await delete_in_batches(
+        conn,
+        f"""SELECT t.ctid FROM {table} t JOIN sites s ON s.site_id = t.site_id
+            WHERE t.created_at < now() - make_interval(days => s.retention_days)
+            LIMIT {{limit}} FOR UPDATE OF t SKIP LOCKED""",
+        table,
+    )

@@ -10,8 +10,16 @@ from typing import Any
 
 import asyncpg
 
-from widget_server.db.queries.batches import delete_in_batches
-from widget_server.db.queries.keyset import BY_TIME, Keyset, TimeWindow, Where, fetch_page
+from widget_server.db.queries.batches import purge_past_retention
+from widget_server.db.queries.keyset import (
+    BY_TIME,
+    Keyset,
+    TimeWindow,
+    Where,
+    fetch_page,
+    jsonb_keys,
+    open_cursor,
+)
 from widget_server.domain.receipts import CANONICAL_FIELDS
 
 # Every field a receipt covers, then the receipt: the stored row is exactly what was signed.
@@ -33,6 +41,7 @@ _UNNEST = ", ".join(
     f"${i}::{_TYPES.get(c, 'text')}[]" for i, c in enumerate(RECORD_COLUMNS, start=1)
 )
 _SELECTED = ", ".join("purposes::jsonb" if c == "purposes" else c for c in RECORD_COLUMNS)
+SELECT = f"SELECT {COLUMNS} FROM consent_records"
 # Index consent_records_by_time.
 KEYSET = Keyset(("created_at", "record_id"), BY_TIME)
 
@@ -144,46 +153,23 @@ async def list_page(
     after: Sequence[Any] | None,
     limit: int,
 ) -> list[asyncpg.Record]:
-    return await fetch_page(
-        conn,
-        f"SELECT {COLUMNS} FROM consent_records",
-        filt.where(site_id),
-        KEYSET,
-        after=after,
-        limit=limit,
-    )
+    return await fetch_page(conn, SELECT, filt.where(site_id), KEYSET, after=after, limit=limit)
 
 
 async def purpose_keys_found(
     conn: asyncpg.Connection, site_id: uuid.UUID, filt: ConsentFilter
 ) -> list[str]:
     """Every purpose key among the matching rows, for the CSV header."""
-    where = filt.where(site_id)
-    rows = await conn.fetch(
-        f"""SELECT DISTINCT k FROM consent_records, jsonb_object_keys(purposes) AS k
-            WHERE {where.sql()} ORDER BY k""",
-        *where.args,
-    )
-    return [r["k"] for r in rows]
+    return await jsonb_keys(conn, "consent_records", "purposes", filt.where(site_id))
 
 
 async def open_export(
     conn: asyncpg.Connection, site_id: uuid.UUID, filt: ConsentFilter
 ) -> asyncpg.cursor.Cursor:
     """A server-side cursor over every matching record, newest first; needs a transaction."""
-    where = filt.where(site_id)
-    return await conn.cursor(
-        f"SELECT {COLUMNS} FROM consent_records WHERE {where.sql()} {KEYSET.order_by()}",
-        *where.args,
-    )
+    return await open_cursor(conn, SELECT, filt.where(site_id), KEYSET)
 
 
 async def purge_expired(conn: asyncpg.Connection) -> int:
     """Delete what is past each site's retention, in batches; returns how many rows went."""
-    return await delete_in_batches(
-        conn,
-        """SELECT c.ctid FROM consent_records c JOIN sites s ON s.site_id = c.site_id
-           WHERE c.created_at < now() - make_interval(days => s.retention_days)
-           LIMIT {limit} FOR UPDATE OF c SKIP LOCKED""",
-        "consent_records",
-    )
+    return await purge_past_retention(conn, "consent_records")

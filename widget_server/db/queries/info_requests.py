@@ -10,11 +10,20 @@ from typing import Any
 
 import asyncpg
 
-from widget_server.db.queries.batches import delete_in_batches
-from widget_server.db.queries.keyset import BY_TIME, Keyset, TimeWindow, Where, fetch_page
+from widget_server.db.queries.batches import purge_past_retention
+from widget_server.db.queries.keyset import (
+    BY_TIME,
+    Keyset,
+    TimeWindow,
+    Where,
+    fetch_page,
+    jsonb_keys,
+    open_cursor,
+)
 
 COLUMNS = """site_id, request_id, event_id, visitor_id, fields, email, marketing_opt_in,
     status, spam_reason, policy_version, language, page_origin, page_path, created_at, updated_at"""
+SELECT = f"SELECT {COLUMNS} FROM info_requests"
 # Indexes info_requests_inbox (no status), info_requests_by_status.
 KEYSET = Keyset(("created_at", "request_id"), BY_TIME)
 
@@ -103,14 +112,7 @@ async def list_page(
     after: Sequence[Any] | None,
     limit: int,
 ) -> list[asyncpg.Record]:
-    return await fetch_page(
-        conn,
-        f"SELECT {COLUMNS} FROM info_requests",
-        filt.where(site_id),
-        KEYSET,
-        after=after,
-        limit=limit,
-    )
+    return await fetch_page(conn, SELECT, filt.where(site_id), KEYSET, after=after, limit=limit)
 
 
 async def get(
@@ -149,32 +151,16 @@ async def field_names_found(
     conn: asyncpg.Connection, site_id: uuid.UUID, filt: RequestFilter
 ) -> list[str]:
     """Every `fields` key among the matching rows: the CSV header must be known before the first row."""
-    where = filt.where(site_id)
-    rows = await conn.fetch(
-        f"""SELECT DISTINCT k FROM info_requests, jsonb_object_keys(fields) AS k
-            WHERE {where.sql()} ORDER BY k""",
-        *where.args,
-    )
-    return [r["k"] for r in rows]
+    return await jsonb_keys(conn, "info_requests", "fields", filt.where(site_id))
 
 
 async def open_export(
     conn: asyncpg.Connection, site_id: uuid.UUID, filt: RequestFilter
 ) -> asyncpg.cursor.Cursor:
     """A server-side cursor over every matching request, newest first; needs a transaction."""
-    where = filt.where(site_id)
-    return await conn.cursor(
-        f"SELECT {COLUMNS} FROM info_requests WHERE {where.sql()} {KEYSET.order_by()}",
-        *where.args,
-    )
+    return await open_cursor(conn, SELECT, filt.where(site_id), KEYSET)
 
 
 async def purge_expired(conn: asyncpg.Connection) -> int:
     """Delete what is past each site's retention, in batches; returns how many rows went."""
-    return await delete_in_batches(
-        conn,
-        """SELECT r.ctid FROM info_requests r JOIN sites s ON s.site_id = r.site_id
-           WHERE r.created_at < now() - make_interval(days => s.retention_days)
-           LIMIT {limit} FOR UPDATE OF r SKIP LOCKED""",
-        "info_requests",
-    )
+    return await purge_past_retention(conn, "info_requests")

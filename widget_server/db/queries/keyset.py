@@ -29,6 +29,12 @@ class Where:
     def sql(self) -> str:
         return " AND ".join(self.conditions) or "true"
 
+    @classmethod
+    def of(cls, condition: str, *values: Any) -> Where:
+        where = cls()
+        where.add(condition, *values)
+        return where
+
 
 @dataclass(frozen=True)
 class TimeWindow:
@@ -110,3 +116,20 @@ async def fetch_page(
         where.add(f"({', '.join(keyset.columns)}) < ({placeholders})", *after)
     sql = f"{select} WHERE {where.sql()} {keyset.order_by()} LIMIT {where.param(limit)}"
     return list(await conn.fetch(sql, *where.args))
+
+
+async def jsonb_keys(conn: asyncpg.Connection, table: str, column: str, where: Where) -> list[str]:
+    """Every key of a jsonb object column among the rows `where` selects, sorted."""
+    rows = await conn.fetch(
+        f"""SELECT DISTINCT k FROM {table}, jsonb_object_keys({column}) AS k
+            WHERE {where.sql()} ORDER BY k""",
+        *where.args,
+    )
+    return [r["k"] for r in rows]
+
+
+async def open_cursor(
+    conn: asyncpg.Connection, select: str, where: Where, keyset: Keyset
+) -> asyncpg.cursor.Cursor:
+    """A server-side cursor over every row `where` selects, in keyset order; needs a transaction."""
+    return await conn.cursor(f"{select} WHERE {where.sql()} {keyset.order_by()}", *where.args)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from widget_server.db.queries.batches import delete_in_batches
+from widget_server.db.queries.batches import purge_past_retention
 
 COLUMNS = (
     "site_id",
@@ -29,10 +29,4 @@ async def insert_many(conn: asyncpg.Connection, rows: Sequence[ViewRow]) -> None
 
 async def purge_expired(conn: asyncpg.Connection) -> int:
     """Delete what is past each site's retention, in batches; returns how many rows went."""
-    return await delete_in_batches(
-        conn,
-        """SELECT v.ctid FROM page_views v JOIN sites s ON s.site_id = v.site_id
-           WHERE v.created_at < now() - make_interval(days => s.retention_days)
-           LIMIT {limit} FOR UPDATE OF v SKIP LOCKED""",
-        "page_views",
-    )
+    return await purge_past_retention(conn, "page_views")

@@ -74,8 +74,7 @@ async def all_versions(conn: asyncpg.Connection, site_id: uuid.UUID) -> list[asy
 async def list_page(
     conn: asyncpg.Connection, site_id: uuid.UUID, *, after: Sequence[Any] | None, limit: int
 ) -> list[asyncpg.Record]:
-    where = Where()
-    where.add("site_id = {}", site_id)
+    where = Where.of("site_id = {}", site_id)
     return await fetch_page(
         conn, f"SELECT {COLUMNS} FROM policies", where, KEYSET, after=after, limit=limit
     )

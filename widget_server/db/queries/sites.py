@@ -94,8 +94,7 @@ async def owned(
 async def list_page(
     conn: asyncpg.Connection, merchant_id: uuid.UUID, *, after: Sequence[Any] | None, limit: int
 ) -> list[asyncpg.Record]:
-    where = Where()
-    where.add("merchant_id = {}", merchant_id)
+    where = Where.of("merchant_id = {}", merchant_id)
     return await fetch_page(
         conn, f"SELECT {OWNED_COLUMNS} FROM sites", where, KEYSET, after=after, limit=limit
     )

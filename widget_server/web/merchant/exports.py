@@ -165,56 +165,60 @@ def _filename(site: Row, what: str) -> str:
     return f"{site['site_key']}-{what}-{dt.datetime.now(dt.UTC):%Y%m%d}"
 
 
-async def export_requests(request: web.Request) -> web.StreamResponse:
-    site = await owned_site(request)
-    query = load_query(request, RequestExportQuery())
-    filt = request_filter(site, query)
-    schema = InfoRequestSchema(many=True)
+async def _export(
+    request: web.Request,
+    site: Row,
+    fmt: str,
+    what: str,
+    rows: Any,
+    csv_columns: Sequence[str],
+    nested: str,
+    dumped: Callable[[Sequence[Any]], list[Any]],
+) -> web.StreamResponse:
+    """Stream one export from a read-only snapshot: `rows` gives (CSV keys, cursor) in it."""
     async with (
         request.app[EXPORT_DB].connection() as conn,
         conn.transaction(isolation="repeatable_read", readonly=True),
     ):
-        if query["format"] == "csv":
-            # Same snapshot as the rows below, so the header names every key they hold.
-            keys = await exports.request_field_names(conn, site, filt)
-            header, render = (
-                csv_header(REQUEST_CSV, "fields", keys),
-                csv_renderer(REQUEST_CSV, "fields", keys, schema.dump),
-            )
+        # The same snapshot as the rows, so the CSV header names every key they hold.
+        keys, cursor = await rows(conn, site, fmt == "csv")
+        if fmt == "csv":
+            header = csv_header(csv_columns, nested, keys)
+            render = csv_renderer(csv_columns, nested, keys, dumped)
         else:
-            header, render = "", ndjson_renderer(schema.dump)
-        cursor = await exports.requests_cursor(conn, site, filt)
-        return await _stream(
-            request, cursor, _filename(site, "requests"), query["format"], header, render
-        )
+            header, render = "", ndjson_renderer(dumped)
+        return await _stream(request, cursor, _filename(site, what), fmt, header, render)
+
+
+async def export_requests(request: web.Request) -> web.StreamResponse:
+    site = await owned_site(request)
+    query = load_query(request, RequestExportQuery())
+    filt = request_filter(site, query)
+
+    async def rows(conn: Any, site: Row, with_keys: bool) -> tuple[list[str], Any]:
+        keys = await exports.request_field_names(conn, site, filt) if with_keys else []
+        return keys, await exports.requests_cursor(conn, site, filt)
+
+    dump = InfoRequestSchema(many=True).dump
+    fmt = query["format"]
+    return await _export(request, site, fmt, "requests", rows, REQUEST_CSV, "fields", dump)
 
 
 async def export_consents(request: web.Request) -> web.StreamResponse:
     site = await owned_site(request)
     query = load_query(request, ConsentExportQuery())
     filt = consent_filter(site, query)
-    key = secret(request)
-    schema = ConsentRecordSchema(many=True)
+    key, schema = secret(request), ConsentRecordSchema(many=True)
 
     def dumped(rows: Sequence[Any]) -> list[Any]:
         return list(schema.dump([consents.with_verdict(key, r) for r in rows]))
 
-    async with (
-        request.app[EXPORT_DB].connection() as conn,
-        conn.transaction(isolation="repeatable_read", readonly=True),
-    ):
-        if query["format"] == "csv":
-            keys = await exports.consent_purpose_keys(conn, site, filt)
-            header, render = (
-                csv_header(CONSENT_CSV, "purposes", keys),
-                csv_renderer(CONSENT_CSV, "purposes", keys, dumped),
-            )
-        else:
-            header, render = "", ndjson_renderer(dumped)
-        cursor = await exports.consents_cursor(conn, site, filt)
-        return await _stream(
-            request, cursor, _filename(site, "consents"), query["format"], header, render
-        )
+    async def rows(conn: Any, site: Row, with_keys: bool) -> tuple[list[str], Any]:
+        keys = await exports.consent_purpose_keys(conn, site, filt) if with_keys else []
+        return keys, await exports.consents_cursor(conn, site, filt)
+
+    fmt = query["format"]
+    return await _export(request, site, fmt, "consents", rows, CONSENT_CSV, "purposes", dumped)
 
 
 EXPORT_MEDIA = ("text/csv", "application/x-ndjson")

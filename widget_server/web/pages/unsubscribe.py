@@ -14,8 +14,9 @@ from widget_server.web.pages.html import PAGE_NOT_FOUND, html_page, labels, not_
 from widget_server.web.routes import Route
 
 
-async def unsubscribe_form(request: web.Request) -> web.Response:
-    """GET changes nothing: mail scanners follow links, and only the visitor's POST counts."""
+async def _page(request: web.Request, *, opt_out: bool) -> web.Response:
+    """The contact the token names, opted out first when asked; the same 404 page for a token
+    that is not ours, was tampered with, or names nobody (it reveals nothing either way)."""
     ids = read_unsubscribe_token(
         request.app[SETTINGS].secret_key.reveal(), request.match_info["token"]
     )
@@ -23,38 +24,36 @@ async def unsubscribe_form(request: web.Request) -> web.Response:
         return not_found()
     try:
         async with request.app[DB].connection() as conn:
-            row = await permissions.contact(conn, *ids)
+            if opt_out:
+                row = await permissions.opt_out(conn, *ids, source="unsubscribe_link")
+            else:
+                row = await permissions.contact(conn, *ids)
     except NotFound:
         return not_found()
     t = labels(row["default_locale"])
+    site = row["site_name"]
     if row["status"] == "opted_out":
-        main = f'<h1>{t["unsub_title"]}</h1>\n<p role="status">{escape(t["unsub_done"].format(site=row["site_name"]))}</p>\n'
+        main = f'<p role="status">{escape(t["unsub_done"].format(site=site))}</p>\n'
     else:
         main = (
-            f'<h1>{t["unsub_title"]}</h1>\n<form method="post">\n'
-            f"<p>{escape(t['unsub_question'].format(site=row['site_name']))}</p>\n"
-            f'<input type="hidden" name="List-Unsubscribe" value="One-Click">\n'
+            '<form method="post">\n'
+            f"<p>{escape(t['unsub_question'].format(site=site))}</p>\n"
+            '<input type="hidden" name="List-Unsubscribe" value="One-Click">\n'
             f'<button type="submit">{t["unsub_button"]}</button>\n</form>\n'
         )
-    return html_page(row["default_locale"], t["unsub_title"], main)
+    return html_page(
+        row["default_locale"], t["unsub_title"], f"<h1>{t['unsub_title']}</h1>\n{main}"
+    )
+
+
+async def unsubscribe_form(request: web.Request) -> web.Response:
+    """GET changes nothing: mail scanners follow links, and only the visitor's POST counts."""
+    return await _page(request, opt_out=False)
 
 
 async def unsubscribe(request: web.Request) -> web.Response:
     """RFC 8058 one-click: the POST itself is the opt-out; repeating it changes nothing more."""
-    ids = read_unsubscribe_token(
-        request.app[SETTINGS].secret_key.reveal(), request.match_info["token"]
-    )
-    if ids is None:
-        return not_found()
-    try:
-        async with request.app[DB].connection() as conn:
-            row = await permissions.opt_out(conn, *ids, source="unsubscribe_link")
-    except NotFound:
-        return not_found()
-    t = labels(row["default_locale"])
-    text = escape(t["unsub_done"].format(site=row["site_name"]))
-    main = f'<h1>{t["unsub_title"]}</h1>\n<p role="status">{text}</p>\n'
-    return html_page(row["default_locale"], t["unsub_title"], main)
+    return await _page(request, opt_out=True)
 
 
 TAG = "Public pages"

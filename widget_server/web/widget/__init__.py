@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 from aiohttp import web
 
@@ -75,9 +76,25 @@ async def _listen_for_changes(app: web.Application) -> AsyncIterator[None]:
         await task
 
 
-def _stored(answer: type) -> dict[int, dict[str, object]]:
-    content = {JSON: {"schema": answer}}
-    return {200: {"description": FIRST_ANSWER, "content": content}}
+def _stored_write(
+    name: str, handler: Any, summary: str, body: Any, answer: type, description: str
+) -> Route:
+    """A write stored once per event_id: 201 when stored, 200 with the first answer again."""
+    return Route(
+        "POST",
+        f"{PREFIX}/{name}",
+        handler,
+        summary,
+        TAG,
+        access="widget",
+        status=201,
+        body=body,
+        body_media=BODY_MEDIA,
+        response=answer,
+        responses={200: {"description": FIRST_ANSWER, "content": {JSON: {"schema": answer}}}},
+        errors=WRITE_ERRORS,
+        description=description + " Also accepts `text/plain` carrying JSON (for sendBeacon).",
+    )
 
 
 def _preflight(name: str) -> Route:
@@ -108,37 +125,21 @@ ROUTES: tuple[Route, ...] = (
         description="Everything the widget shows, in the language asked for with `lang` (else the "
         "site's default). 404 for an unknown or disabled site.",
     ),
-    Route(
-        "POST",
-        f"{PREFIX}/consents",
+    _stored_write(
+        "consents",
         consents.post_consent,
         "Record a consent decision",
-        TAG,
-        access="widget",
-        status=201,
-        body=ConsentEventSchema,
-        body_media=BODY_MEDIA,
-        response=ConsentAnswerSchema,
-        responses=_stored(ConsentAnswerSchema),
-        errors=WRITE_ERRORS,
-        description="The server decides each purpose; 409 when policy_version is not current. Also "
-        "accepts `text/plain` carrying JSON (for sendBeacon).",
+        ConsentEventSchema,
+        ConsentAnswerSchema,
+        "The server decides each purpose; 409 when policy_version is not current.",
     ),
-    Route(
-        "POST",
-        f"{PREFIX}/requests",
+    _stored_write(
+        "requests",
         requests.post_request,
         "Send an info request",
-        TAG,
-        access="widget",
-        status=201,
-        body=request_schema_of(default_form()["fields"]),
-        body_media=BODY_MEDIA,
-        response=RequestAnswerSchema,
-        responses=_stored(RequestAnswerSchema),
-        errors=WRITE_ERRORS,
-        description="`fields` follow the site's form (shown: the default form). Also accepts "
-        "`text/plain` carrying JSON.",
+        request_schema_of(default_form()["fields"]),
+        RequestAnswerSchema,
+        "`fields` follow the site's form (shown: the default form).",
     ),
     Route(
         "POST",
