@@ -200,7 +200,11 @@ def _preflight(route: Route) -> dict[str, Any]:
         "summary": "CORS preflight",
         "tags": [route.tag],
         "security": [],
-        "responses": {"200": {"description": "The grant, for an origin that may call."}},
+        "responses": {
+            "200": {"description": "The grant, for an origin that may call."},
+            # aiohttp-cors refuses an OPTIONS request that is no preflight (no request method).
+            **problem_refs({403, 404} if "{" in route.path else {403}),
+        },
     }
 
 
