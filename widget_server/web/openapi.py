@@ -200,6 +200,7 @@ def _preflight(route: Route) -> dict[str, Any]:
         "summary": "CORS preflight",
         "tags": [route.tag],
         "security": [],
+        "parameters": path_parameters(route.path),
         "responses": {
             "200": {"description": "The grant, for an origin that may call."},
             # aiohttp-cors refuses an OPTIONS request that is no preflight (no request method).
