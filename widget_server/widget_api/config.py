@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import functools
+import gzip
 import hashlib
 import json
 import re
 from typing import Any
 
+import brotli
 from aiohttp import web
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from ..assets import preferred_coding
+from ..defaults import DEFAULT_THEME
 from ..http import not_modified
 from ..keys import SETTINGS
 from ..texts import texts_for
@@ -19,6 +24,10 @@ from .cors import widget_endpoint
 from .sitecache import Localized, Site
 
 CACHE_CONTROL = "public, max-age=60"
+AUTOCOMPLETE = {"name": "name", "email": "email", "tel": "tel"}  # by field name (text) or type
+# The theme's colour pairs that must keep WCAG AA contrast (4.5:1); the widget trusts them.
+CONTRAST_PAIRS = (("accent", "accent_text"), ("background", "text"))
+COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3}){1,2}")
 LANG_FORMAT = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,4}")
 _MD = MarkdownIt("commonmark", {"html": False})
 
@@ -89,6 +98,31 @@ def plain_text(body: str, title: str = "") -> str:
     return "\n\n".join(b for b in blocks if b.strip())
 
 
+def _luminance(colour: str) -> float:
+    """WCAG relative luminance of #rgb or #rrggbb."""
+    digits = colour[1:] if len(colour) == 7 else "".join(c * 2 for c in colour[1:])
+    channels = [int(digits[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(a: str, b: str) -> float:
+    light, dark = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def safe_theme(theme: dict[str, Any]) -> dict[str, str]:
+    """The theme as the widget uses it: each colour pair the site's own when both are valid
+    colours with at least 4.5:1 contrast, the default pair otherwise."""
+    safe = dict(DEFAULT_THEME)
+    for pair in CONTRAST_PAIRS:
+        a, b = (theme.get(k) for k in pair)
+        valid = all(isinstance(v, str) and COLOUR.fullmatch(v) for v in (a, b))
+        if valid and contrast(str(a), str(b)) >= 4.5:
+            safe.update(zip(pair, (str(a), str(b)), strict=True))
+    return safe
+
+
 def render(site: Site, lang: str, public_url: str) -> tuple[str, dict[str, Any]]:
     chosen, texts = texts_for(lang, site.default_locale, site.texts)
     policy = site.policy
@@ -104,6 +138,7 @@ def render(site: Site, lang: str, public_url: str) -> tuple[str, dict[str, Any]]
             "type": f.spec.type,
             "required": f.spec.required,
             "max_length": f.spec.max_length,
+            "autocomplete": AUTOCOMPLETE.get(f.spec.name if f.spec.type == "text" else f.spec.type),
         }
         if f.spec.type == "select":
             item["options"] = [{"value": v, "label": text(label)} for v, label in f.options]
@@ -141,7 +176,7 @@ def render(site: Site, lang: str, public_url: str) -> tuple[str, dict[str, Any]]
             else {"label": text(site.opt_in_label) or texts["marketing_opt_in"]},
         },
         "texts": texts,
-        "theme": site.theme,
+        "theme": safe_theme(site.theme),
         "consent_expiry_days": site.consent_expiry_days,
     }
     return chosen, config
@@ -159,15 +194,28 @@ def rendered(site: Site, lang: str, public_url: str) -> tuple[bytes, str]:
     return hit
 
 
+@functools.lru_cache(maxsize=1024)
+def compressed(body: bytes, coding: str) -> bytes:
+    """A rendered config in a content coding, made once per body (the cached body object is
+    reused, so its hash is computed once too)."""
+    if coding == "br":
+        return bytes(brotli.compress(body, quality=11))
+    return gzip.compress(body, compresslevel=9, mtime=0)
+
+
 @widget_endpoint
 async def get_config(request: web.Request, site: Site) -> web.StreamResponse:
     lang = request.query.get("lang", "")
     if not LANG_FORMAT.fullmatch(lang):
         lang = site.default_locale
     body, etag = rendered(site, lang, request.app[SETTINGS].public_url)
-    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
+    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding"}
     if not_modified(request.headers.get("If-None-Match"), etag):
         return web.Response(status=304, headers=headers)
+    coding = preferred_coding(request.headers.get("Accept-Encoding", ""))
+    if coding is not None:
+        body = compressed(body, coding)
+        headers["Content-Encoding"] = coding
     return web.Response(
         body=body, content_type="application/json", charset="utf-8", headers=headers
     )
