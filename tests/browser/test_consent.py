@@ -359,7 +359,8 @@ async def test_gtag_consent_mode(visit: Visitor, host: HostSite, shop: Tenant) -
         k: "denied"
         for k in ("ad_storage", "ad_user_data", "ad_personalization", "analytics_storage")
     }
-    assert layer == [["consent", "default", denied]]
+    # No default on the page: the widget sets one, asking tags to wait for its update.
+    assert layer == [["consent", "default", {**denied, "wait_for_update": 500}]]
     await v.page.get_by_role("button", name="Choose").click()
     await v.page.get_by_label("Analytics").check()
     await v.page.get_by_role("button", name="Save choices").click()
@@ -478,6 +479,8 @@ async def test_language_comes_from_data_lang_then_the_browser(
     await expect(v.page.get_by_role("button", name="Tout accepter")).to_be_visible()
     v = await visit(host.url(lang="de"), locale="fr-FR")
     await expect(v.page.get_by_role("button", name="Alle akzeptieren")).to_be_visible()
-    v = await visit(host.url(), locale="pt-BR")  # no texts for it: the site's default
+    v = await visit(host.url(), locale="pt-BR")  # the primary subtag's texts
+    await expect(v.page.get_by_role("button", name="Aceitar tudo")).to_be_visible()
+    v = await visit(host.url(), locale="ja-JP")  # no texts for it: the site's default
     await expect(v.page.get_by_role("button", name="Accept all")).to_be_visible()
     assert v.errors == []
