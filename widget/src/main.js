@@ -63,14 +63,15 @@ function apply(config) {
   setConfig(config)
   const mode = config.stats_mode || 'always'
   if (!stats && (mode == 'always' || mode == 'consent')) stats = startStats(api + 'events', () => mode == 'always' || granted('analytics'))
-  try {
-    changed()
-  } catch (e) {
-    console.error(e) // the page still gets `ready`
-    ready || fire('ready', publicState())
-    ready = 1
-  }
-  waiting.splice(0).forEach(fn => fn())
+  // Whatever fails while drawing (or in a queued call) is logged; `ready` still fires.
+  for (const fn of [changed, ...waiting.splice(0)])
+    try {
+      fn()
+    } catch (e) {
+      console.error(e)
+      ready || fire('ready', publicState())
+      ready = 1
+    }
 }
 
 export const reload = () => fetchConfig(1).then(apply, warn)
