@@ -266,6 +266,7 @@ class Visit:
     context: BrowserContext
     page: Page
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     async def deep_active(self) -> str | None:
         value: str | None = await self.page.evaluate(DEEP_ACTIVE)
@@ -293,12 +294,14 @@ class Visit:
     async def stored_consent(self, site_key: str) -> Any:
         return await self.page.evaluate(f"() => JSON.parse(localStorage.getItem('cc:{site_key}'))")
 
-    async def outbox(self, site_key: str) -> list[Any] | None:
+    async def outbox(self, site_key: str) -> Any:
         """The outbox's entries, oldest first (stored as an object keyed by event id)."""
         box = await self.page.evaluate(
             f"() => JSON.parse(localStorage.getItem('cc:outbox:{site_key}'))"
         )
-        return None if box is None else sorted(box.values(), key=lambda e: e["t"])
+        if isinstance(box, dict):
+            return sorted(box.values(), key=lambda e: e["t"])
+        return box  # None, or whatever else is there
 
     async def shadow(self, script: str) -> Any:
         """Evaluate `script` with `root` bound to the widget's shadow root."""
@@ -320,6 +323,8 @@ async def visit(browser: Browser) -> Callable[..., Awaitable[Visit]]:
         def on_console(message: ConsoleMessage) -> None:
             if message.type == "error":
                 result.errors.append(message.text)
+            elif message.type == "warning":
+                result.warnings.append(message.text)
 
         page.on("console", on_console)
         page.on("pageerror", lambda exc: result.errors.append(f"pageerror: {exc}"))
