@@ -183,7 +183,7 @@ export function placeholder(frame, names) {
     purposes = list(names.map(k => findPurpose(k).label)),
     title = frame.title || frame.getAttribute('data-src'),
     cover = h('contact-consent-placeholder', {})
-  shadowRoot(cover, `:host{position:static!important;display:block!important;max-width:100%!important;width:${width || 300}px!important;height:${height || 150}px!important}`).append(
+  shadowRoot(cover, `:host{position:static!important;display:inline-block!important;overflow:hidden!important;max-width:100%!important;width:${width || 300}px!important;height:${height || 150}px!important}`).append(
     h(
       'div',
       { class: 'w ph', ...inLanguage(cfg.locale) },
