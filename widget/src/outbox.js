@@ -44,7 +44,7 @@ export function createOutbox({ key, read, write, send, lock, onResult, onWait, l
       if (retry(status)) {
         onWait()
         timer = later(flush, backoff(attempt++, retryAfter) * (1e3 + Math.random() * 300))
-        return
+        return (again = 0) // what was queued meanwhile waits behind this entry
       }
       attempt = 0
       save(entries().filter(pair => pair[0] != id))
@@ -52,12 +52,13 @@ export function createOutbox({ key, read, write, send, lock, onResult, onWait, l
     }
   }
 
+  // Send what waits; the promise settles when this run is over (for tests).
   function flush() {
     clearTimeout(timer)
     if (busy) return (again = 1)
     busy = 1
     again = 0
-    Promise.resolve()
+    return Promise.resolve()
       .then(() => lock(run))
       .catch(e => console.warn(e))
       .finally(() => {
