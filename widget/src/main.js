@@ -59,11 +59,11 @@ const fetchConfig = (fresh, attempt = 0) =>
       return new Promise(go => setTimeout(go, 1e3 + 2e3 * attempt)).then(() => fetchConfig(fresh, attempt + 1))
     })
 
+// The config arrived: draw first (the notice is on screen in this very task), then the rest.
+// Whatever fails while drawing or in a queued call is logged; `ready` still fires.
 function apply(config) {
-  setConfig(config)
   const mode = config.stats_mode || 'always'
-  if (!stats && (mode == 'always' || mode == 'consent')) stats = startStats(api + 'events', () => mode == 'always' || granted('analytics'))
-  // Whatever fails while drawing (or in a queued call) is logged; `ready` still fires.
+  setConfig(config)
   for (const fn of [changed, ...waiting.splice(0)])
     try {
       fn()
@@ -72,11 +72,14 @@ function apply(config) {
       ready || fire('ready', publicState())
       ready = 1
     }
+  if (!stats && (mode == 'always' || mode == 'consent')) stats = startStats(api + 'events', () => mode == 'always' || granted('analytics'))
 }
 
 export const reload = () => fetchConfig(1).then(apply, warn)
 
 if (siteKey && !(queued && queued.getConsent)) {
+  const configured = fetchConfig() // first: the notice can show no sooner than this answer
+
   // The public API; calls that need the config wait for it.
   const actions = { openForm, openPreferences, withdraw: () => decide('withdraw', 0, 'preferences') },
     widget = {
@@ -103,7 +106,7 @@ if (siteKey && !(queued && queued.getConsent)) {
 
   listen(window, 'online', wake)
   flush()
-  fetchConfig().then(apply, e => {
+  configured.then(apply, e => {
     warn('no config', e)
     waiting = null
     ready || changed()
