@@ -22,11 +22,12 @@ const locks = navigator.locks,
   callbacks = blank() // event id -> the form's result(status, answer), on this page
 let self // this page's name in the outbox, once it queued a form
 
-// Give an answer to the form waiting for it on this page; false when there is none.
+// Give an answer to the form waiting for it on this page; undefined when there is none.
 const answer = (id, status, json) => {
   const fn = callbacks[id]
   delete callbacks[id]
-  return fn && !fn(status, json)
+  fn && fn(status, json)
+  return fn
 }
 if (channel) channel.onmessage = e => answer(...e.data)
 
