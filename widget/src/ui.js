@@ -58,12 +58,14 @@ function makeNotice() {
   )
 }
 
-// Put the host where it belongs (see above); called after every change of the page's DOM.
+// Put the host where it belongs (see above); called after every change of the page's DOM. Only
+// its side of <body> matters, so another script that also appends to <html> is left alone.
 export function place() {
   const html = document.documentElement,
     body = document.body,
-    before = notice && body && body.parentNode == html ? body : null
-  if (host && (host.parentNode != html || host.nextSibling != before)) html.insertBefore(host, before)
+    inHtml = body && body.parentNode == html
+  if (host && (host.parentNode != html || (inHtml && !(host.compareDocumentPosition(body) & 4) == !!notice)))
+    html.insertBefore(host, notice && inHtml ? body : null)
 }
 
 // Draw what the config and the decision call for; after a decision (own: taken on this page)
