@@ -99,6 +99,8 @@ LIBRARIES: dict[str, dict[str, str]] = {
 PROBE = """(() => {
   const t = window.__t = {};
   document.addEventListener('DOMContentLoaded', () => { t.dcl = performance.now(); });
+  new MutationObserver(() => { t.added = t.added || (document.querySelector('contact-consent-widget') && performance.now()); })
+    .observe(document, {childList: true, subtree: true});
   const find = () => %s;
   const opacity = el => { let o = 1;
     for (let e = el; e; e = e.parentElement || (e.getRootNode() && e.getRootNode().host))
@@ -211,7 +213,7 @@ async def visit(browser: Any, url: str, name: str, reduced: bool) -> dict[str, f
             if os.environ.get("TIMELINE"):
                 print(
                     f"dcl {t['dcl']:.0f} script {script[0]:.0f}-{script[1]:.0f} "
-                    f"config {config[0]:.0f}-{config[1]:.0f} shown {t['shown']:.0f}"
+                    f"config {config[0]:.0f}-{config[1]:.0f} added {t.get('added') or 0:.0f} shown {t['shown']:.0f}"
                 )
         return result
     finally:
