@@ -441,3 +441,19 @@ async def test_a_checkbox_has_no_length_and_the_widget_reads_the_same_table(
     config = await (await client.get(f"/v1/widget/{key}/config")).json()
     shown = {f["name"]: f["max_length"] for f in config["form"]["fields"]}
     assert shown == {"email": 254, "ok": None, "note": 5000}
+
+
+async def test_a_theme_that_hides_text_is_refused(
+    client: TestClient[Any, Any], tenant: Tenant
+) -> None:
+    r = await client.post(
+        "/v1/sites",
+        json={"name": "Grey", "theme": {"background": "#ffffff", "text": "#eeeeee"}},
+        headers=tenant.auth,
+    )
+    assert r.status == 422
+    assert list((await r.json())["errors"]) == ["theme.text"]
+    r = await client.post(
+        "/v1/sites", json={"name": "Dark", "theme": {"accent": "#000"}}, headers=tenant.auth
+    )
+    assert r.status == 201, await r.text()

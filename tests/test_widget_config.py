@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
+import brotli
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
@@ -196,6 +198,62 @@ async def test_etag_and_304(client: TestClient[Any, Any], tenant: Tenant) -> Non
     # Another language is another representation, with another tag.
     r = await client.get(url, params={"lang": "de"})
     assert r.headers["ETag"] != etag
+
+
+@pytest.mark.parametrize(
+    ("accept", "coding"), [("gzip, deflate, br", "br"), ("gzip", "gzip"), ("identity", None)]
+)
+async def test_config_is_compressed_and_keeps_its_etag(
+    client: TestClient[Any, Any], tenant: Tenant, accept: str, coding: str | None
+) -> None:
+    url = f"/v1/widget/{tenant.site_key}/config"
+    plain = await client.get(url, headers={"Accept-Encoding": "identity"}, auto_decompress=False)
+    body = await plain.read()
+    r = await client.get(url, headers={"Accept-Encoding": accept}, auto_decompress=False)
+    assert r.status == 200
+    assert r.headers.get("Content-Encoding") == coding
+    assert r.headers["ETag"] == plain.headers["ETag"]
+    assert [v.strip() for v in r.headers["Vary"].split(",")] == ["Accept-Encoding", "Origin"]
+    sent = await r.read()
+    decoded = {"br": brotli.decompress, "gzip": gzip.decompress, None: bytes}[coding](sent)
+    assert decoded == body
+    if coding is not None:
+        assert len(sent) * 2 < len(body)
+    r = await client.get(
+        url, headers={"Accept-Encoding": accept, "If-None-Match": plain.headers["ETag"]}
+    )
+    assert r.status == 304
+
+
+async def test_theme_pairs_without_enough_contrast_fall_back_to_the_defaults(
+    client: TestClient[Any, Any],
+    make_tenant: Callable[..., Awaitable[Tenant]],
+    db: asyncpg.Connection,
+) -> None:
+    # The widget trusts the theme it gets: the server keeps each pair readable (WCAG AA), also
+    # for a theme stored before the API refused unreadable ones (written here directly).
+    low = {"accent": "#777777", "accent_text": "#888", "background": "#000", "text": "#fff"}
+    t = await make_tenant("Theme")
+    await db.execute("UPDATE sites SET theme = $2 WHERE site_id = $1", t.site_id, low)
+    theme = (await config(client, t.site_key))["theme"]
+    assert theme == {
+        "accent": "#1d4ed8",
+        "accent_text": "#ffffff",
+        "background": "#000",
+        "text": "#fff",
+    }
+
+
+async def test_fields_carry_their_autocomplete(
+    client: TestClient[Any, Any], tenant: Tenant
+) -> None:
+    fields = (await config(client, tenant.site_key))["form"]["fields"]
+    assert [(f["name"], f["autocomplete"]) for f in fields] == [
+        ("name", "name"),
+        ("email", "email"),
+        ("phone", "tel"),
+        ("message", None),
+    ]
 
 
 async def wait_for_change(

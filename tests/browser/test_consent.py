@@ -359,7 +359,8 @@ async def test_gtag_consent_mode(visit: Visitor, host: HostSite, shop: Tenant) -
         k: "denied"
         for k in ("ad_storage", "ad_user_data", "ad_personalization", "analytics_storage")
     }
-    assert layer == [["consent", "default", denied]]
+    # No default on the page: the widget sets one, asking tags to wait for its update.
+    assert layer == [["consent", "default", {**denied, "wait_for_update": 500}]]
     await v.page.get_by_role("button", name="Choose").click()
     await v.page.get_by_label("Analytics").check()
     await v.page.get_by_role("button", name="Save choices").click()
@@ -478,6 +479,62 @@ async def test_language_comes_from_data_lang_then_the_browser(
     await expect(v.page.get_by_role("button", name="Tout accepter")).to_be_visible()
     v = await visit(host.url(lang="de"), locale="fr-FR")
     await expect(v.page.get_by_role("button", name="Alle akzeptieren")).to_be_visible()
-    v = await visit(host.url(), locale="pt-BR")  # no texts for it: the site's default
+    v = await visit(host.url(), locale="pt-BR")  # the primary subtag's texts
+    await expect(v.page.get_by_role("button", name="Aceitar tudo")).to_be_visible()
+    v = await visit(host.url(), locale="ja-JP")  # no texts for it: the site's default
     await expect(v.page.get_by_role("button", name="Accept all")).to_be_visible()
     assert v.errors == []
+
+
+async def test_the_visitors_own_record(
+    visit: Visitor, host: HostSite, shop: Tenant, db: asyncpg.Connection
+) -> None:
+    v = await visit(host.url())
+    pattern = f"{host.api_origin}/v1/widget/**"
+    await v.page.route(pattern, _abort_posts)
+    await v.page.get_by_role("button", name="Choose").click()
+    await v.page.get_by_label("Analytics").check()
+    await v.page.get_by_role("button", name="Save choices").click()
+    # Decided but not delivered yet: the record says it waits for the server.
+    await v.page.get_by_role("button", name="Privacy choices").click()
+    dialog = v.page.get_by_role("dialog", name="Privacy choices")
+    await expect(dialog.get_by_text("Waiting for the server's confirmation")).to_be_visible()
+    await v.page.keyboard.press("Escape")
+    await v.page.unroute(pattern)
+    await v.context.set_offline(True)
+    await v.context.set_offline(False)
+    rows = await eventually(lambda: consent_rows(db, shop))
+    await eventually(lambda: _empty_outbox(v, shop))
+    record = await db.fetchrow(
+        "SELECT record_id, receipt, created_at FROM consent_records"
+        " WHERE site_id = $1 AND event_id = $2",
+        shop.site_id,
+        rows[0]["event_id"],
+    )
+    await v.page.reload()
+    await v.page.get_by_role("button", name="Privacy choices").click()
+    terms = await v.shadow(
+        "[...root.querySelectorAll('dialog dt')].map(e => [e.textContent, e.nextElementSibling.textContent])"
+    )
+    shown = dict(terms)
+    assert list(shown) == [
+        "Decided on",
+        "Policy version",
+        "Necessary",
+        "Analytics",
+        "Marketing",
+        "Record",
+        "Receipt",
+    ]
+    assert shown["Policy version"] == "1"
+    assert (shown["Necessary"], shown["Analytics"], shown["Marketing"]) == (
+        "Allowed",
+        "Allowed",
+        "Not allowed",
+    )
+    assert shown["Record"] == str(record["record_id"])
+    assert shown["Receipt"] == record["receipt"]
+    # The date the visitor decided, in the widget's language.
+    stored = await v.stored_consent(shop.site_key)
+    expected = await v.page.evaluate("d => new Date(d).toLocaleString('en')", stored["decided_at"])
+    assert shown["Decided on"] == expected

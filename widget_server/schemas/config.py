@@ -38,6 +38,9 @@ class ConfigFieldSchema(Schema):
     type = fields.String(required=True)
     required = fields.Boolean(required=True)
     max_length = fields.Integer(required=True, allow_none=True)
+    autocomplete = fields.String(
+        required=True, allow_none=True, metadata={"description": "The HTML autocomplete token."}
+    )
     options = fields.List(
         fields.Nested(ConfigOptionSchema), metadata={"description": "Select fields only."}
     )

@@ -20,6 +20,7 @@ from marshmallow import (
 from widget_server.domain.defaults import DEFAULT_THEME, default_form, default_purposes, localized
 from widget_server.domain.languages import LANGUAGE_TAG
 from widget_server.domain.texts import DEFAULT_TEXTS
+from widget_server.domain.theme import MIN_CONTRAST, weak_pairs
 from widget_server.schemas.fields import (
     FORM_FIELD_TYPES,
     MAX_FIELD_LENGTH,
@@ -174,6 +175,14 @@ class ThemeSchema(Schema):
         validate=validate.Regexp(COLOUR), metadata={"pattern": COLOUR.pattern}
     )
     text = fields.String(validate=validate.Regexp(COLOUR), metadata={"pattern": COLOUR.pattern})
+
+    @validates_schema
+    def _readable(self, data: dict[str, Any], **kwargs: Any) -> None:
+        # The pairs a visitor reads keep WCAG AA contrast, with the defaults for what is left out.
+        for pair in weak_pairs(data):
+            raise ValidationError(
+                f"{pair[0]} and {pair[1]} need a contrast of at least {MIN_CONTRAST}:1.", pair[1]
+            )
 
 
 class SiteInputSchema(Schema):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import gzip
 import json
 from typing import Any
 
+import brotli
 from aiohttp import web
 
 from widget_server.web.problems import ProblemError
@@ -69,3 +72,36 @@ def not_modified(if_none_match: str | None, etag: str) -> bool:
         return True
     tags = (t.strip().removeprefix("W/") for t in if_none_match.split(","))
     return etag in tags
+
+
+def preferred_coding(accept_encoding: str) -> str | None:
+    """ "br", then "gzip", when an Accept-Encoding header offers them; None for identity."""
+    offered = _codings(accept_encoding)
+    return next((c for c in ("br", "gzip") if c in offered), None)
+
+
+def _codings(header: str) -> set[str]:
+    names = set()
+    for part in header.lower().split(","):
+        name, _, params = part.strip().partition(";")
+        q = params.strip()
+        if q.startswith("q=") and _zero(q[2:]):
+            continue
+        if name:
+            names.add(name.strip())
+    return names
+
+
+def _zero(value: str) -> bool:
+    try:
+        return float(value) == 0
+    except ValueError:
+        return False
+
+
+@functools.lru_cache(maxsize=1024)
+def compressed(body: bytes, coding: str) -> bytes:
+    """A body in a content coding ("br" or "gzip"), made once per distinct body."""
+    if coding == "br":
+        return bytes(brotli.compress(body, quality=11))
+    return gzip.compress(body, compresslevel=9, mtime=0)

@@ -12,12 +12,15 @@ from widget_server.domain.languages import normalize_language_tag
 from widget_server.domain.policytext import plain_text, summary
 from widget_server.domain.snippet import policy_url
 from widget_server.domain.texts import Localized, pick, texts_for
+from widget_server.domain.theme import safe_theme
 from widget_server.keys import SETTINGS
 from widget_server.schemas.config import SITE_CONFIG
 from widget_server.services.widget_sites import Site
-from widget_server.web.http import not_modified
+from widget_server.web.http import compressed, not_modified, preferred_coding
 
 CACHE_CONTROL = "public, max-age=60"
+# The autocomplete token of a field, by its name (text fields) or its type.
+AUTOCOMPLETE = {"name": "name", "email": "email", "tel": "tel"}
 
 
 def render(site: Site, lang: str, public_url: str) -> tuple[str, dict[str, Any]]:
@@ -35,6 +38,7 @@ def render(site: Site, lang: str, public_url: str) -> tuple[str, dict[str, Any]]
             "type": f.spec.type,
             "required": f.spec.required,
             "max_length": f.spec.max_length,
+            "autocomplete": AUTOCOMPLETE.get(f.spec.name if f.spec.type == "text" else f.spec.type),
         }
         if f.spec.type == "select":
             item["options"] = [{"value": v, "label": text(label)} for v, label in f.options]
@@ -72,7 +76,7 @@ def render(site: Site, lang: str, public_url: str) -> tuple[str, dict[str, Any]]
             else {"label": text(site.opt_in_label) or texts["marketing_opt_in"]},
         },
         "texts": texts,
-        "theme": site.theme,
+        "theme": safe_theme(site.theme),
         "consent_expiry_days": site.consent_expiry_days,
     }
     dumped: dict[str, Any] = SITE_CONFIG.dump(config)
@@ -97,9 +101,13 @@ async def get_config(request: web.Request, site: Site) -> web.StreamResponse:
     except ValueError:
         lang = site.default_locale
     body, etag = rendered(site, lang, request.app[SETTINGS].public_url)
-    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
+    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding"}
     if not_modified(request.headers.get("If-None-Match"), etag):
         return web.Response(status=304, headers=headers)
+    coding = preferred_coding(request.headers.get("Accept-Encoding", ""))
+    if coding is not None:
+        body = compressed(body, coding)
+        headers["Content-Encoding"] = coding
     return web.Response(
         body=body, content_type="application/json", charset="utf-8", headers=headers
     )
