@@ -50,14 +50,17 @@ async def test_slow_export_readers_leave_the_widget_its_connections(
     base = f"http://{server.host}:{server.port}"
     url = f"{base}/v1/sites/{tenant.site_key}/requests/export?format=ndjson"
     async with contextlib.AsyncExitStack() as stack:
-        readers = []
-        for _ in range(SLOW_READERS):
+
+        async def stalled_download() -> Any:
             session = await stack.enter_async_context(aiohttp.ClientSession(read_bufsize=2**12))
-            # Sent, never read: each export that started stalls on its own back-pressure.
-            readers.append(asyncio.create_task(session.get(url, headers=tenant.auth)))
-        started = await asyncio.wait_for(asyncio.shield(readers[0]), 30)
-        assert started.status == 200
-        await asyncio.sleep(0.5)
+            # Sent, never read: an export that started stalls on its own back-pressure.
+            return await asyncio.wait_for(session.get(url, headers=tenant.auth), 120)
+
+        first = await stalled_download()
+        assert first.status == 200
+        # The export pool is held: more downloads wait for it, then answer 503.
+        later = await asyncio.gather(*(stalled_download() for _ in range(SLOW_READERS - 1)))
+        assert {r.status for r in later} == {503}
         async with aiohttp.ClientSession() as visitor:
             answers = []
             for _ in range(10):
@@ -67,10 +70,7 @@ async def test_slow_export_readers_leave_the_widget_its_connections(
                     headers={"Origin": HOST_ORIGIN},
                 )
                 answers.append(r.status)
+        # The first download still holds its connection, and the widget has all of its own.
         assert answers == [201] * 10
-        # The export pool itself is full: later downloads wait, then answer 503, not the widget.
-        later = [await asyncio.wait_for(task, 30) for task in readers[1:]]
-        assert {r.status for r in later} == {503}
-        for task in readers:
-            response: Any = task.result()
+        for response in (first, *later):
             response.close()

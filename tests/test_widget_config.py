@@ -62,7 +62,9 @@ async def test_default_site_config_has_the_contract_shape(
         "texts",
         "theme",
         "consent_expiry_days",
+        "stats_mode",
     }
+    assert body["stats_mode"] == "always"
     assert (body["site_key"], body["name"], body["locale"]) == (tenant.site_key, "Alpha site", "en")
     policy = await policies.current_policy(db, tenant.site_id)
     assert policy is not None

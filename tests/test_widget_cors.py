@@ -47,7 +47,7 @@ def body_for(kind: str, tenant: Tenant) -> dict[str, Any]:
 
 async def count_rows(db: asyncpg.Connection) -> int:
     total = 0
-    for table in ("consent_records", "info_requests", "page_views"):
+    for table in ("consent_records", "info_requests", "stats_facts", "stats_visitor_hashes"):
         total += await db.fetchval(f"SELECT count(*) FROM {table}")
     return total
 

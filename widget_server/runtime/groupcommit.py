@@ -44,11 +44,15 @@ class GroupCommit(Generic[T, R]):
 
     async def submit(self, item: T) -> R:
         """Return `item`'s outcome once its batch is committed; raise what failed it."""
+        return await self.post(item)
+
+    def post(self, item: T) -> asyncio.Future[R]:
+        """Queue `item` without waiting: the future settles when its batch is committed."""
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._pending.append((item, future))
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run())
-        return await future
+        return future
 
     async def drain(self) -> None:
         """Wait for everything submitted so far (at shutdown)."""

@@ -67,6 +67,12 @@ class SiteConfigSchema(Schema):
     texts = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
     theme = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
     consent_expiry_days = fields.Integer(required=True)
+    stats_mode = fields.String(
+        required=True,
+        metadata={
+            "description": "`always`, `consent` (beacons only while analytics is granted) or `off`."
+        },
+    )
 
 
 class ConsentAnswerSchema(Schema):

@@ -38,6 +38,7 @@ NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 RESERVED_FIELD_NAMES = {"hp": "hp is reserved for the form's honeypot."}
 BUILT_IN_PURPOSES = ("necessary", "analytics", "marketing")
+STATS_MODES = ("always", "consent", "off")
 TEXT_KEYS = tuple(DEFAULT_TEXTS["en"])
 
 
@@ -232,6 +233,14 @@ class SiteInputSchema(Schema):
     consent_expiry_days = StrictInteger(load_default=365, validate=validate.Range(1, 3650))
     retention_days = StrictInteger(load_default=1095, validate=validate.Range(1, 36500))
     store_user_agent = StrictBoolean(load_default=True)
+    stats_mode = fields.String(
+        load_default="always",
+        validate=validate.OneOf(STATS_MODES),
+        metadata={
+            "description": "`always`: cookieless page-view beacons that read and write nothing "
+            "on the device; `consent`: only while `analytics` is granted; `off`: none."
+        },
+    )
 
     @validates("name")
     def _name(self, value: str, data_key: str) -> None:
@@ -287,6 +296,7 @@ class SiteSchema(Schema):
     consent_expiry_days = fields.Integer(required=True)
     retention_days = fields.Integer(required=True)
     store_user_agent = fields.Boolean(required=True)
+    stats_mode = fields.String(required=True, validate=validate.OneOf(STATS_MODES))
     policy_version = fields.Integer(
         required=True,
         allow_none=True,

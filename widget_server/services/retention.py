@@ -1,11 +1,12 @@
-"""Retention: what is past each site's `retention_days` goes, and daily salts after 48 hours."""
+"""Retention: what is past each site's `retention_days` goes (statistics too), and salts after 48 hours."""
 
 from __future__ import annotations
 
 import asyncpg
 
-from widget_server.db.queries import consent_records, daily_salts, info_requests, page_views
-from widget_server.services.salts import SALT_LIFETIME
+from widget_server.db.queries import consent_records, info_requests, stats_daily
+from widget_server.domain.clock import now
+from widget_server.services import salts
 
 
 async def purge(conn: asyncpg.Connection) -> dict[str, int]:
@@ -14,6 +15,6 @@ async def purge(conn: asyncpg.Connection) -> dict[str, int]:
     return {
         "consent_records": await consent_records.purge_expired(conn),
         "info_requests": await info_requests.purge_expired(conn),
-        "page_views": await page_views.purge_expired(conn),
-        "daily_salts": await daily_salts.delete_created_before(conn, SALT_LIFETIME),
+        "statistics": await stats_daily.purge_expired(conn),
+        **await salts.forget(conn, now()),
     }

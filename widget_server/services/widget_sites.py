@@ -55,6 +55,8 @@ class Site:
     consent_expiry_days: int
     store_user_agent: bool
     policy: Policy | None
+    time_zone: str = "UTC"
+    stats_mode: str = "always"
     rendered: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     _request_schema: Schema | None = None
 
@@ -127,6 +129,8 @@ def build_site(row: Row, policy: Row | None) -> Site:
         consent_expiry_days=row["consent_expiry_days"],
         store_user_agent=row["store_user_agent"],
         policy=Policy(**{k: policy[k] for k in Policy.__dataclass_fields__}) if policy else None,
+        time_zone=row["time_zone"],
+        stats_mode=row["stats_mode"],
     )
 
 

@@ -24,6 +24,7 @@ SETTINGS = (
     "consent_expiry_days",
     "retention_days",
     "store_user_agent",
+    "stats_mode",
 )
 COLUMNS = ", ".join(
     ("merchant_id", "site_id", "site_key", *SETTINGS, "disabled_at", "created_at", "updated_at")

@@ -1,4 +1,4 @@
-"""The merchant API: keyed routes for sites, policies, requests, the consent log, exports and keys."""
+"""The merchant API: keyed routes for sites, policies, requests, the consent log, exports, keys, stats."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import aiohttp_cors
 from aiohttp import web
 
 from widget_server.keys import SETTINGS
-from widget_server.web.merchant import consents, exports, keys, policies, requests, sites
+from widget_server.web.merchant import consents, exports, keys, policies, requests, sites, stats
 from widget_server.web.routes import Route
 
 # Exports come before requests, and the request id's pattern refuses `export` (routes.py).
@@ -20,6 +20,7 @@ ROUTES: tuple[Route, ...] = (
     *requests.ROUTES,
     *consents.ROUTES,
     *keys.ROUTES,
+    *stats.ROUTES,
 )
 CORS_ALLOW_HEADERS = ("Authorization", "Content-Type", "X-Request-Id")
 CORS_EXPOSE_HEADERS = ("Content-Disposition", "Retry-After", "X-Request-Id", "WWW-Authenticate")

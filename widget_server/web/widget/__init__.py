@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
 
-from widget_server.db.queries.page_views import ViewRow
 from widget_server.domain.defaults import default_form
 from widget_server.keys import DB, SETTINGS
-from widget_server.runtime.groupcommit import GroupWriter
 from widget_server.runtime.limits import RateLimiter
 from widget_server.runtime.saltcache import SaltCache
 from widget_server.runtime.sitecache import SiteCache, listen
 from widget_server.schemas.config import ConsentAnswerSchema, RequestAnswerSchema, SiteConfigSchema
 from widget_server.schemas.widget import BeaconSchema, ConsentEventSchema, request_schema_of
-from widget_server.services import stats
 from widget_server.web.routes import JSON, Route
 from widget_server.web.widget import config, consents, cors, events, requests
 from widget_server.web.widget.state import CONSENTS, LIMITER, SALTS, SITE_CACHE, VIEWS
@@ -49,11 +46,7 @@ async def _writers(app: web.Application) -> AsyncIterator[None]:
     """The group-commit writers, drained before the database pool closes (cleanup runs in reverse)."""
     db = app[DB]
 
-    async def write_views(rows: Sequence[ViewRow]) -> None:
-        async with db.connection() as conn:
-            await stats.store_views(conn, rows)
-
-    app[VIEWS] = GroupWriter(write_views)
+    app[VIEWS] = events.beacon_writer(db)
     app[CONSENTS] = consents.consent_writer(db, app[SETTINGS].secret_key.reveal())
     yield
     await app[VIEWS].drain()
@@ -152,8 +145,11 @@ ROUTES: tuple[Route, ...] = (
         body=BeaconSchema,
         body_media=BODY_MEDIA,
         errors=frozenset({403, 429}),
-        description="Anonymous statistics; no IP address is stored. Also accepts `text/plain` "
-        "carrying JSON (for sendBeacon).",
+        description="Anonymous statistics: answered at once and written in batches; nothing "
+        "that identifies a visitor is stored (no IP address, no hash beside the page, no time "
+        "finer than an hour). Beacons of bots, of sites with `stats_mode` off and engagement "
+        "without time are accepted and dropped. Also accepts `text/plain` carrying JSON "
+        "(for sendBeacon).",
     ),
     *(_preflight(name) for name in ("config", "consents", "requests", "events")),
 )

@@ -78,6 +78,7 @@ def render(site: Site, lang: str, public_url: str) -> tuple[str, dict[str, Any]]
         "texts": texts,
         "theme": safe_theme(site.theme),
         "consent_expiry_days": site.consent_expiry_days,
+        "stats_mode": site.stats_mode,
     }
     dumped: dict[str, Any] = SITE_CONFIG.dump(config)
     return chosen, dumped
